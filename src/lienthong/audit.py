@@ -1,0 +1,168 @@
+"""The audit log: append-only, hash-chained; and the process control sheet built from it.
+
+Each row's ``hash`` is the SHA-256 of the previous row's hash and the row's own fields in a canonical
+JSON form, so changing any byte of any row breaks the chain from that row on. Triggers in the store
+refuse UPDATE and DELETE; :func:`verify` finds what they cannot prevent (an edit of the file itself).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any
+
+import attrs
+import sqlite_utils
+
+from .clock import VN_TZ
+from .status import ResultClass
+
+GENESIS = "0" * 64
+FIELDS = (
+    "dossier", "event", "at", "from_unit", "from_officer", "to_unit", "to_officer", "step_id",
+    "share_minutes", "due_at", "result_class", "note", "data",
+)
+
+
+def _digest(prev_hash: str, row: Mapping[str, Any]) -> str:
+    payload = json.dumps(
+        [prev_hash, *(row.get(f) for f in FIELDS)], ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def append(db: sqlite_utils.Database, **fields: Any) -> dict[str, Any]:
+    """Append one audit row, chained to the last one. Call inside the command's transaction."""
+    unknown = set(fields) - set(FIELDS)
+    if unknown:
+        raise TypeError(f"unknown audit fields: {sorted(unknown)}")
+    row: dict[str, Any] = {f: fields.get(f) for f in FIELDS}
+    if isinstance(row["data"], dict | list):
+        row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
+    last = db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    prev = last[0] if last else GENESIS
+    row["prev_hash"] = prev
+    row["hash"] = _digest(prev, row)
+    cur = db.execute(
+        f"INSERT INTO audit ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
+        list(row.values()),
+    )
+    row["id"] = cur.lastrowid
+    return row
+
+
+@attrs.frozen
+class VerifyResult:
+    """What :func:`verify` found: ``ok``, how many rows it checked, and the first broken row."""
+
+    ok: bool
+    rows: int
+    broken_id: int | None = None
+    reason: str = ""
+
+
+def verify(db: sqlite_utils.Database) -> VerifyResult:
+    """Walk the whole chain; name the first row whose hash or link does not hold."""
+    prev = GENESIS
+    n = 0
+    cols = ", ".join(("id", *FIELDS, "prev_hash", "hash"))
+    for rec in db.execute(f"SELECT {cols} FROM audit ORDER BY id"):
+        row = dict(zip(("id", *FIELDS, "prev_hash", "hash"), rec, strict=True))
+        n += 1
+        if row["prev_hash"] != prev:
+            return VerifyResult(False, n, row["id"], "its prev_hash does not match the row before")
+        if _digest(prev, row) != row["hash"]:
+            return VerifyResult(False, n, row["id"], "its content does not match its hash")
+        prev = row["hash"]
+    return VerifyResult(True, n)
+
+
+def rows_for(db: sqlite_utils.Database, dossier: str) -> list[dict[str, Any]]:
+    """The dossier's audit rows, in order."""
+    return list(db.query("SELECT * FROM audit WHERE dossier = ? ORDER BY id", [dossier]))
+
+
+# -- the process control sheet (Phiếu kiểm soát quá trình giải quyết hồ sơ, Mẫu 06) ---------------
+
+SHEET_EVENTS = ("received", "handoff", "returned", "supplement_requested", "supplement_received",
+                "obligation_started", "obligation_ended", "withdrawn", "apology")
+
+
+@attrs.frozen
+class SheetRow:
+    """One handoff: who gave, who received, when, and how the giving step ended."""
+
+    giver: str
+    receiver: str
+    at: datetime
+    giver_officer: str
+    receiver_officer: str
+    result: str
+    note: str
+
+
+@attrs.frozen
+class ControlSheet:
+    """The process control sheet of one dossier."""
+
+    dossier: str
+    procedure: str
+    applicant: str
+    receiving_unit: str
+    received_at: datetime | None
+    appointment: datetime | None
+    resolving_unit: str
+    coordinating_units: tuple[str, ...]
+    rows: tuple[SheetRow, ...]
+
+    def render(self) -> str:
+        """The sheet as text, with the Mẫu 06 headings."""
+        out = [
+            "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
+            f"Mã hồ sơ: {self.dossier}",
+            f"Thủ tục: {self.procedure}",
+            f"Kèm theo hồ sơ của: {self.applicant}",
+            f"Ngày nhận: {fmt_instant(self.received_at)}",
+            f"Ngày, giờ hẹn trả kết quả: {fmt_instant(self.appointment)}",
+            f"Cơ quan (bộ phận) giải quyết hồ sơ: {self.resolving_unit}",
+            f"Cơ quan phối hợp giải quyết hồ sơ: {', '.join(self.coordinating_units) or '—'}",
+            "",
+        ]
+        head = ("TÊN CƠ QUAN", "THỜI GIAN GIAO, NHẬN HỒ SƠ", "KẾT QUẢ GIẢI QUYẾT HỒ SƠ", "GHI CHÚ")
+        table = [head]
+        for r in self.rows:
+            who = f"1. Giao: {r.giver}\n2. Nhận: {r.receiver}"
+            when = f"{fmt_instant(r.at)}\nNgười giao: {r.giver_officer}\nNgười nhận: {r.receiver_officer}"
+            table.append((who, when, r.result, r.note))
+        out.append(_grid(table))
+        return "\n".join(out)
+
+
+def fmt_instant(t: datetime | None) -> str:
+    """``…giờ…phút, ngày…tháng…năm`` as on the paper forms."""
+    if t is None:
+        return "—"
+    t = t.astimezone(VN_TZ)
+    return f"{t.hour:02d} giờ {t.minute:02d} phút, ngày {t.day:02d}/{t.month:02d}/{t.year}"
+
+
+def result_label(result_class: str | None) -> str:
+    """Trước hạn / Đúng hạn / Quá hạn, or blank while the step is open."""
+    return ResultClass.LABELS.get(result_class or "", "")
+
+
+def _grid(rows: Iterable[tuple[str, ...]]) -> str:
+    rows = list(rows)
+    split = [[cell.split("\n") for cell in r] for r in rows]
+    widths = [max(len(line) for r in split for line in r[i]) for i in range(len(rows[0]))]
+    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    out = [sep]
+    for r in split:
+        height = max(len(c) for c in r)
+        for k in range(height):
+            cells = [(c[k] if k < len(c) else "").ljust(widths[i]) for i, c in enumerate(r)]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append(sep)
+    return "\n".join(out)

@@ -1,0 +1,68 @@
+"""lienthong's exceptions.
+
+Every error a caller can provoke with bad input is a :class:`LienthongError` whose message names the
+thing that was wrong and where (file, element id, field, dossier code, step id). Nothing stored is
+changed when one is raised from a command.
+"""
+
+from __future__ import annotations
+
+
+class LienthongError(Exception):
+    """Base class of every error lienthong raises on purpose."""
+
+
+class ProcedureError(LienthongError):
+    """A BPMN file or its lienthong properties are invalid (file, element id, line)."""
+
+
+class UnknownProcedure(LienthongError):
+    """No procedure with that code (or version hash) is loaded."""
+
+
+class OrganisationError(LienthongError):
+    """The organisation file is invalid, or a unit or officer is unknown."""
+
+
+class CalendarError(LienthongError):
+    """A calendar overlay file is invalid, or a date or duration is out of range."""
+
+
+class DossierNotFound(LienthongError):
+    """No dossier with that code."""
+
+
+class StepNotFound(LienthongError):
+    """No step with that id in that dossier."""
+
+
+class DossierClosed(LienthongError):
+    """The dossier is finished, returned, withdrawn or stopped: no more commands change it."""
+
+
+class StepClosed(LienthongError):
+    """The step was already completed or cancelled."""
+
+
+class NotAllowed(LienthongError):
+    """The officer or unit may not act on that step or dossier."""
+
+
+class InvalidData(LienthongError):
+    """Data given to a command is malformed or incomplete (names the field)."""
+
+
+class ScriptError(LienthongError):
+    """A BPMN script or expression failed or tried something the restricted engine forbids."""
+
+
+class SlaError(LienthongError):
+    """An SLA rule refused the command (second apology, supplement outside its window, ...)."""
+
+
+class PluginError(LienthongError):
+    """A plugin raised inside a hook; names the plugin, the hook and the dossier."""
+
+
+class AuditError(LienthongError):
+    """The audit chain is broken; names the first broken row."""

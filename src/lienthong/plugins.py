@@ -1,0 +1,102 @@
+"""The plugin manager: one per Engine, built by :func:`make_plugin_manager`.
+
+Load order: lienthong's own defaults (:mod:`lienthong.default_plugins`, on the same public hooks as
+everyone else), then third-party plugins from the ``lienthong`` entry-point group, then the plugin
+objects the caller passes. pluggy calls later-registered plugins first, so a caller's plugin can
+override a default answer of a deciding hook.
+
+Environment:
+
+- ``LIENTHONG_PLUGINS``: a comma-separated list of entry-point names to load; unset loads them all,
+  an empty value loads none.
+- ``LIENTHONG_TRACE_HOOKS=1``: print every hook call and its result to standard error.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterable
+from importlib.metadata import entry_points as _entry_points
+from typing import Any
+
+import pluggy
+
+from . import default_plugins, hookspecs
+from .errors import LienthongError, PluginError
+
+GROUP = "lienthong"
+
+
+def make_plugin_manager(
+    plugins: Iterable[object] = (), *, entry_points: bool = True
+) -> pluggy.PluginManager:
+    """A fresh plugin manager with the hook specs, the defaults, entry points and ``plugins``."""
+    pm = pluggy.PluginManager(GROUP)
+    pm.add_hookspecs(hookspecs)
+    pm.register(default_plugins, name="lienthong.default_plugins")
+    if entry_points:
+        allowed = os.environ.get("LIENTHONG_PLUGINS")
+        names = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}
+        for ep in _entry_points(group=GROUP):
+            if names is not None and ep.name not in names:
+                continue
+            if pm.get_plugin(ep.name) is not None:
+                continue
+            try:
+                pm.register(ep.load(), name=ep.name)
+            except Exception as e:  # a broken plugin must say which one it is
+                raise PluginError(f"plugin {ep.name!r} ({ep.value}) failed to load: {e}") from e
+    for p in plugins:
+        pm.register(p)
+    if os.environ.get("LIENTHONG_TRACE_HOOKS"):
+        pm.trace.root.setwriter(sys.stderr.write)
+        pm.enable_tracing()
+    return pm
+
+
+def plugin_name(pm: pluggy.PluginManager, plugin: object) -> str:
+    """The name a plugin was registered under."""
+    return pm.get_name(plugin) or getattr(plugin, "__name__", None) or repr(plugin)
+
+
+class HookCaller:
+    """Calls hooks by name with keyword arguments; a plugin's exception becomes a PluginError
+    that names the plugin, the hook and the dossier."""
+
+    def __init__(self, pm: pluggy.PluginManager) -> None:
+        self.pm = pm
+
+    def call(self, name: str, _dossier: str | None = None, **kwargs: Any) -> Any:
+        """Call hook ``name``; ``_dossier`` is only used in error messages."""
+        hook = getattr(self.pm.hook, name)
+        try:
+            return hook(**kwargs)
+        except LienthongError as e:
+            if isinstance(e, PluginError):
+                raise
+            raise PluginError(self._message(hook, e, name, _dossier)) from e
+        except Exception as e:
+            raise PluginError(self._message(hook, e, name, _dossier)) from e
+
+    def _message(self, hook: Any, e: BaseException, name: str, dossier: str | None) -> str:
+        culprit = "?"
+        codes = {impl.function.__code__: impl for impl in hook.get_hookimpls()}
+        tb = e.__traceback__
+        while tb is not None:
+            impl = codes.get(tb.tb_frame.f_code)
+            if impl is not None:
+                culprit = impl.plugin_name
+            tb = tb.tb_next
+        where = f" for dossier {dossier}" if dossier else ""
+        return f"plugin {culprit!r} failed in hook {name!r}{where}: {type(e).__name__}: {e}"
+
+    def implementations(self) -> dict[str, list[str]]:
+        """Plugin name -> the hooks it implements."""
+        out: dict[str, list[str]] = {}
+        for plugin in self.pm.get_plugins():
+            name = plugin_name(self.pm, plugin)
+            out[name] = sorted(
+                h.name for h in self.pm.get_hookcallers(plugin) or [] if not h.name.startswith("_")
+            )
+        return dict(sorted(out.items()))

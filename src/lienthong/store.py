@@ -1,0 +1,158 @@
+"""The embedded store: SQLite through sqlite-utils.
+
+Tables: ``procedures`` (one row per BPMN version), ``dossiers`` (with the SpiffWorkflow state, never
+the process definition), ``steps`` (open and closed, indexed by unit, officer and due instant),
+``daily_sequence`` (the NNNN of dossier codes), ``audit`` (append-only, hash-chained; triggers refuse
+UPDATE and DELETE). Every engine command runs in one :meth:`Store.transaction`.
+
+The schema changes only through :data:`MIGRATIONS`, applied in order and recorded in
+``_migrations``; each migration's docstring says what it changed.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import sqlite_utils
+
+from .errors import LienthongError
+
+Migration = Callable[[sqlite_utils.Database], None]
+
+
+def _run_script(db: sqlite_utils.Database, sql: str) -> None:
+    """Run statements one by one: ``executescript`` would COMMIT the migration's transaction."""
+    buf = ""
+    for line in sql.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            db.execute(buf)
+            buf = ""
+    if buf.strip():
+        raise LienthongError(f"incomplete SQL statement in migration: {buf.strip()[:60]}")
+
+
+def _m001_initial(db: sqlite_utils.Database) -> None:
+    """Procedures, dossiers, steps, daily sequences and the audit chain."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE procedures (
+            version TEXT PRIMARY KEY, code TEXT NOT NULL, name TEXT NOT NULL,
+            process_id TEXT NOT NULL, deadline TEXT NOT NULL, source TEXT NOT NULL,
+            bpmn BLOB NOT NULL, loaded_at TEXT NOT NULL
+        );
+        CREATE INDEX procedures_code ON procedures(code, loaded_at);
+        CREATE TABLE dossiers (
+            code TEXT PRIMARY KEY, procedure_code TEXT NOT NULL, procedure_version TEXT NOT NULL
+                REFERENCES procedures(version),
+            receiving_unit TEXT NOT NULL, channel INTEGER NOT NULL, status INTEGER NOT NULL,
+            applicant TEXT NOT NULL, documents TEXT NOT NULL, routing TEXT NOT NULL,
+            arrived_at TEXT NOT NULL, received_at TEXT, clock_start TEXT, appointment TEXT,
+            original_appointment TEXT, resolved_at TEXT, closed_at TEXT, result_class TEXT,
+            note TEXT, fee INTEGER, supplements INTEGER NOT NULL DEFAULT 0,
+            supplement_requested_at TEXT, supplement_close_at TEXT,
+            apology_at TEXT, apology_fired INTEGER NOT NULL DEFAULT 0, apology_issued_at TEXT,
+            paused_since TEXT, paused_minutes INTEGER NOT NULL DEFAULT 0,
+            kpi_waiting_minutes INTEGER NOT NULL DEFAULT 0,
+            state BLOB, state_rev INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX dossiers_apology ON dossiers(apology_at)
+            WHERE closed_at IS NULL AND apology_fired = 0;
+        CREATE INDEX dossiers_supplement_close ON dossiers(supplement_close_at)
+            WHERE closed_at IS NULL;
+        CREATE INDEX dossiers_status ON dossiers(status);
+        CREATE INDEX dossiers_appointment ON dossiers(appointment) WHERE closed_at IS NULL;
+        CREATE TABLE steps (
+            id INTEGER PRIMARY KEY, dossier TEXT NOT NULL REFERENCES dossiers(code),
+            task_id TEXT NOT NULL, spec_id TEXT NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL,
+            step_kind TEXT NOT NULL, role TEXT NOT NULL, unit TEXT NOT NULL, assignee TEXT,
+            status TEXT NOT NULL, opened_at TEXT NOT NULL, claimed_at TEXT, closed_at TEXT,
+            closed_by TEXT, share_minutes INTEGER NOT NULL, due_at TEXT, result_class TEXT,
+            data TEXT, attempts INTEGER NOT NULL DEFAULT 0, last_error TEXT,
+            warn_at TEXT, overdue_fired INTEGER NOT NULL DEFAULT 0,
+            escalation_level INTEGER NOT NULL DEFAULT 0, escalated_to TEXT,
+            next_escalation_at TEXT
+        );
+        CREATE INDEX steps_warn_open ON steps(warn_at) WHERE closed_at IS NULL;
+        CREATE INDEX steps_escalation_open ON steps(next_escalation_at) WHERE closed_at IS NULL;
+        CREATE INDEX steps_escalated_to ON steps(escalated_to) WHERE closed_at IS NULL;
+        CREATE INDEX steps_unit_open ON steps(unit, status) WHERE closed_at IS NULL;
+        CREATE INDEX steps_assignee_open ON steps(assignee) WHERE closed_at IS NULL;
+        CREATE INDEX steps_due_open ON steps(due_at) WHERE closed_at IS NULL;
+        CREATE INDEX steps_dossier ON steps(dossier);
+        CREATE TABLE daily_sequence (
+            unit TEXT NOT NULL, day TEXT NOT NULL, last INTEGER NOT NULL, PRIMARY KEY (unit, day)
+        );
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY, dossier TEXT, event TEXT NOT NULL, at TEXT NOT NULL,
+            from_unit TEXT, from_officer TEXT, to_unit TEXT, to_officer TEXT, step_id INTEGER,
+            share_minutes INTEGER, due_at TEXT, result_class TEXT, note TEXT, data TEXT,
+            prev_hash TEXT NOT NULL, hash TEXT NOT NULL
+        );
+        CREATE INDEX audit_dossier ON audit(dossier, id);
+        CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
+            BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """
+    )
+
+
+MIGRATIONS: list[tuple[str, Migration]] = [
+    ("001_initial", _m001_initial),
+]
+
+DURABILITY = {
+    # WAL + NORMAL: a commit survives a crash of the process; only a power cut or OS crash can
+    # lose the last commits (never corrupt the file). FULL also fsyncs the WAL on every commit.
+    "normal": "NORMAL",
+    "full": "FULL",
+}
+
+
+class Store:
+    """One SQLite file (or ``:memory:``) holding everything lienthong keeps."""
+
+    def __init__(self, path: str | Path | sqlite_utils.Database, *, durability: str = "normal"):
+        if durability not in DURABILITY:
+            raise LienthongError(f"durability={durability!r}: choose one of {sorted(DURABILITY)}")
+        if isinstance(path, sqlite_utils.Database):
+            self.db = path
+        else:
+            self.db = sqlite_utils.Database(str(path))
+        self.path = None if isinstance(path, sqlite_utils.Database) else str(path)
+        if self.path != ":memory:":
+            self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self.durability = durability
+        self.migrate()
+
+    def migrate(self) -> list[str]:
+        """Apply the migrations not yet applied, in order; return their names."""
+        done = set()
+        if self.db["_migrations"].exists():
+            done = {r["name"] for r in self.db["_migrations"].rows}
+        applied = []
+        for name, fn in MIGRATIONS:
+            if name in done:
+                continue
+            with self.db.atomic():
+                fn(self.db)
+                self.db["_migrations"].insert({"name": name}, pk="name")
+            applied.append(name)
+        return applied
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        """All of it is stored, or none of it; nested calls become savepoints."""
+        with self.db.atomic():
+            yield self.db
+
+    def close(self) -> None:
+        """Close the connection."""
+        self.db.close()
