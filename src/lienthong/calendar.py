@@ -660,9 +660,13 @@ class WorkingCalendar:
             idx = self._index
             if idx is not None and idx.first <= lo and hi <= idx.last:
                 return idx
-            # Build a little more than asked: neighbouring years are usually needed next.
-            first = max(MIN_YEAR, lo - 1) if idx is None else min(idx.first, max(MIN_YEAR, lo - 1))
-            last = min(MAX_YEAR, hi + 2) if idx is None else max(idx.last, min(MAX_YEAR, hi + 2))
+            # Build a little more than asked on the side that grows: the next due dates usually
+            # fall in the following year or two.
+            first = max(MIN_YEAR, lo - 1)
+            last = min(MAX_YEAR, hi + 2)
+            if idx is not None:
+                first = idx.first if lo >= idx.first else first
+                last = idx.last if hi <= idx.last else last
             self._build_years(first, last)
             ordinals: list[int] = []
             for y in range(first, last + 1):
@@ -772,6 +776,15 @@ def _decimal(value: object, what: str) -> Decimal:
 
 
 def _total_minutes(days: object, hours: object, minutes: object, per_day: int) -> int:
+    # Whole, non-negative numbers (the common case) need no rounding: skip the decimals. The
+    # rest goes through them, which also names a negative or non-numeric part.
+    if (
+        type(days) is int
+        and type(hours) is int
+        and type(minutes) is int
+        and min(days, hours, minutes) >= 0
+    ):
+        return days * per_day + hours * 60 + minutes
     total = (
         _decimal(days, "days") * per_day
         + _decimal(hours, "hours") * 60
@@ -781,6 +794,8 @@ def _total_minutes(days: object, hours: object, minutes: object, per_day: int) -
 
 
 def _whole_minutes(n: object) -> int:
+    if type(n) is int and n >= 0:
+        return n
     d = _decimal(n, "minutes")
     return int(d.to_integral_value(rounding=ROUND_HALF_UP))
 

@@ -52,6 +52,7 @@ from .scripts import make_script_engine
 from .state import dump_state, load_state
 from .status import Channel, Status
 from .store import Store
+from .timers import TimerCommands
 
 APPLICANT = "Người nộp hồ sơ"
 _CACHE_SIZE = 256
@@ -68,7 +69,7 @@ def _json(value: Any, where: str) -> str:
         raise InvalidData(f"{where}: not plain data (JSON): {e}") from None
 
 
-class Engine:
+class Engine(TimerCommands):
     """Runs dossiers of loaded procedures for one organisation, on one store.
 
     :param db: a path to the SQLite file, ``":memory:"``, or a :class:`~lienthong.store.Store`.
@@ -80,6 +81,10 @@ class Engine:
     :param scripts: ``"restricted"`` (default) or ``"python"``: full Python for BPMN scripts is an
         explicit choice of the deployment.
     :param durability: SQLite ``synchronous`` setting, ``"normal"`` (default, WAL) or ``"full"``.
+    :param supplement_window: working minutes after a unit receives a dossier during which it may
+        ask for a supplement (3 working days); a procedure's ``lienthong:supplement-window``
+        overrides it for that procedure's sector.
+    :param supplements_per_unit: supplement requests allowed per unit per dossier (1).
     """
 
     def __init__(
@@ -93,7 +98,11 @@ class Engine:
         entry_points: bool = True,
         scripts: str = "restricted",
         durability: str = "normal",
+        supplement_window: int = sla.SUPPLEMENT_WINDOW_MINUTES,
+        supplements_per_unit: int = 1,
     ) -> None:
+        self.supplement_window = supplement_window
+        self.supplements_per_unit = supplements_per_unit
         self.clock: Clock = clock or SystemClock()
         self.pm = make_plugin_manager(plugins, entry_points=entry_points)
         self.hooks = HookCaller(self.pm)
@@ -750,7 +759,8 @@ class Engine:
             resolved = d.resolved_at or now
             db["dossiers"].update(d.code, {
                 "status": int(status), "closed_at": _iso(now), "resolved_at": _iso(resolved),
-                "result_class": d.result_class or sla.classify(resolved, d.appointment)})
+                "result_class": d.result_class or sla.classify(resolved, d.appointment),
+                "kpi_class": sla.kpi_classify(d, resolved, self.calendar)})
             self._audit(db, dossier=d.code, event="returned", at=_iso(now), from_unit=step.unit,
                         from_officer=officer, to_unit=None, to_officer=APPLICANT,
                         result_class=sla.classify(resolved, d.appointment),
@@ -758,7 +768,8 @@ class Engine:
         elif open_rows and all(s.step_kind == "return" for s in open_rows) and d.resolved_at is None:
             db["dossiers"].update(d.code, {
                 "status": int(Status.RESOLVED), "resolved_at": _iso(now),
-                "result_class": sla.classify(now, d.appointment)})
+                "result_class": sla.classify(now, d.appointment),
+                "kpi_class": sla.kpi_classify(d, now, self.calendar)})
         self._save(db, d.code, wf)
         if wf.completed:
             self.hooks.call("result_returned", dossier=self._dossier(db, d.code), db=db,

@@ -53,6 +53,7 @@ class Dossier:
     paused_since: datetime | None = None
     paused_minutes: int = 0
     kpi_waiting_minutes: int = 0
+    kpi_class: str | None = None
 
     @property
     def is_closed(self) -> bool:
@@ -88,6 +89,7 @@ class Dossier:
             paused_since=parse_instant(r.get("paused_since")),
             paused_minutes=r.get("paused_minutes") or 0,
             kpi_waiting_minutes=r.get("kpi_waiting_minutes") or 0,
+            kpi_class=r.get("kpi_class"),
         )
 
 

@@ -15,6 +15,7 @@ from .durations import MINUTES_PER_DAY
 from .status import ResultClass
 
 if TYPE_CHECKING:
+    from .records import Dossier
     from .calendar import WorkingCalendar
     from .procedures import Procedure
 
@@ -66,3 +67,18 @@ def classify(finished: datetime, due: datetime | None) -> str | None:
     if finished.astimezone(VN_TZ).date() < due.astimezone(VN_TZ).date():
         return ResultClass.EARLY
     return ResultClass.ON_TIME
+
+
+def kpi_classify(dossier: Dossier, resolved: datetime, calendar: WorkingCalendar) -> str | None:
+    """The national indicators' clock (QĐ 766): the waiting time (supplements, obligations) is
+    subtracted from the end, the result is compared with the first appointment, and a dossier with
+    more than one supplement request counts as late whatever its times."""
+    if dossier.supplements > 1:
+        return ResultClass.LATE
+    due = dossier.original_appointment
+    if due is None:
+        return None
+    end = resolved
+    if dossier.kpi_waiting_minutes:
+        end = calendar.subtract(resolved, minutes=dossier.kpi_waiting_minutes)
+    return classify(end, due)

@@ -57,7 +57,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
             supplement_requested_at TEXT, supplement_close_at TEXT,
             apology_at TEXT, apology_fired INTEGER NOT NULL DEFAULT 0, apology_issued_at TEXT,
             paused_since TEXT, paused_minutes INTEGER NOT NULL DEFAULT 0,
-            kpi_waiting_minutes INTEGER NOT NULL DEFAULT 0,
+            kpi_waiting_minutes INTEGER NOT NULL DEFAULT 0, kpi_class TEXT,
             state BLOB, state_rev INTEGER NOT NULL DEFAULT 0
         );
         CREATE INDEX dossiers_apology ON dossiers(apology_at)

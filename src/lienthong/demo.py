@@ -1,0 +1,300 @@
+"""The main job, simulated: a province's dossiers worked by its officers over several weeks.
+
+``lienthong demo`` receives a stream of dossiers of the sample procedures on an embedded SQLite
+file, lets simulated officers work them with a fixed clock (no sleeping), runs the SLA ticks, and
+prints what a provincial dashboard shows. Everything is seeded: the same arguments print the same
+report.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import attrs
+
+from .clock import VN_TZ, FixedClock
+from .engine import Engine
+from .errors import LienthongError
+from .org import Organisation
+from .status import Channel, ResultClass, Status
+
+DATA = Path(__file__).parent / "data"
+DEMO_ORG = DATA / "demo-org.toml"
+
+
+def processes_dir() -> Path:
+    """The repository's ``processes/`` folder (the package is installed from a checkout)."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "processes").is_dir() and any((parent / "processes").glob("*.bpmn")):
+            return parent / "processes"
+    raise LienthongError("cannot find the processes/ folder of the lienthong checkout")
+
+
+# procedure code -> (share of the stream, channel weights direct/online/postal)
+MIX = {
+    "233448": (0.6, (0.3, 0.7, 0.0)),
+    "1.013831": (0.25, (0.8, 0.15, 0.05)),
+    "1.013932": (0.15, (0.9, 0.1, 0.0)),
+}
+FAMILY = ("Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Vũ", "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương")
+MIDDLE = ("Văn", "Thị", "Minh", "Thu", "Đức", "Ngọc", "Hữu", "Thanh")
+GIVEN = ("An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Khánh", "Lan", "Nam", "Phúc", "Quân", "Yến")
+
+
+@attrs.define
+class DemoResult:
+    """What the simulation produced, for the report and for tests."""
+
+    db_path: str
+    received: int
+    engine: Engine
+    sample: str | None
+    start: datetime
+    end: datetime
+
+
+def _name(rng: random.Random) -> str:
+    return f"{rng.choice(FAMILY)} {rng.choice(MIDDLE)} {rng.choice(GIVEN)}"
+
+
+def _step_data(step_spec: Any, rng: random.Random, code: str) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    for f in step_spec.required_fields:
+        data[f] = f"{f.split('_')[0].upper()}-{code[-11:]}-{rng.randint(100, 999)}"
+    return data
+
+
+def run_demo(
+    db_path: str | Path = "lienthong.db",
+    *,
+    dossiers: int = 150,
+    weeks: int = 5,
+    seed: int = 7,
+    start: datetime | None = None,
+    slow_share: float = 0.12,
+    out: Callable[[str], None] = print,
+    fresh: bool = True,
+    plugins: tuple[object, ...] = (),
+) -> DemoResult:
+    """Simulate ``weeks`` weeks of a province's one-stop desks and print the dashboard.
+
+    :param slow_share: the fraction of steps whose officer takes longer than the step's share.
+    :param fresh: delete an existing file at ``db_path`` first, so every run starts clean.
+    """
+    rng = random.Random(seed)
+    start = start or datetime(2026, 2, 2, 8, 0, tzinfo=VN_TZ)  # four weeks across Tết 2026
+    end = start + timedelta(weeks=weeks)
+    path = Path(db_path)
+    if fresh:
+        for suffix in ("", "-wal", "-shm"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+    clock = FixedClock(start)
+    engine = Engine(str(path), org=Organisation.from_file(DEMO_ORG), clock=clock, plugins=plugins)
+    procs = {p.code: p for p in engine.load_procedures(processes_dir())}
+    mix = {c: m for c, m in MIX.items() if c in procs}
+    desk = engine.org.units_with_role("one-stop-desk")[0]
+    desk_officers = [o.id for o in engine.org.members(desk.code)]
+
+    # Arrivals only in working hours of working days, spread over all but the last week so most
+    # dossiers can finish inside the simulated period.
+    arrivals: list[datetime] = []
+    horizon = end - timedelta(weeks=1)
+    while len(arrivals) < dossiers:
+        t = start + timedelta(minutes=rng.randrange(int((horizon - start).total_seconds() // 60)))
+        if engine.calendar.is_working_time(t):
+            arrivals.append(t.replace(second=0, microsecond=0))
+    arrivals.sort()
+
+    finish_at: dict[int, datetime] = {}
+    tick = timedelta(minutes=30)
+    now = start
+    ai = 0
+    received = 0
+    while now <= end:
+        clock.set(now)
+        while ai < len(arrivals) and arrivals[ai] <= now:
+            clock.set(arrivals[ai])
+            code = rng.choices(list(mix), weights=[m[0] for m in mix.values()])[0]
+            channel = rng.choices([Channel.DIRECT, Channel.ONLINE, Channel.POSTAL],
+                                  weights=mix[code][1])[0]
+            proc = procs[code]
+            engine.receive(
+                code,
+                applicant={"name": _name(rng), "phone": f"09{rng.randint(10**7, 10**8 - 1)}",
+                           "address": "xã Tân Mẫu, Tỉnh Mẫu",
+                           "child_birth_date": (arrivals[ai] - timedelta(days=rng.randint(3, 50))
+                                                ).date().isoformat()},
+                receiving_unit=desk.code,
+                documents=list(proc.required_documents),
+                channel=channel,
+                officer=rng.choice(desk_officers) if channel != Channel.ONLINE else None,
+            )
+            received += 1
+            ai += 1
+        clock.set(now)
+        if engine.calendar.is_working_time(now):
+            _work(engine, rng, now, finish_at, slow_share)
+        report_ = engine.tick(now)
+        for at, kind, code, _step in report_.actions:
+            if kind == "apology_required":
+                _apologise(engine, code, rng, finish_at)
+        now += tick
+
+    sample = _pick_sample(engine)
+    report(engine, out=out, sample=sample, start=start, end=end)
+    return DemoResult(str(path), received, engine, sample, start, end)
+
+
+def _work(engine: Engine, rng: random.Random, now: datetime, finish_at: dict[int, datetime],
+          slow_share: float) -> None:
+    """Each open user step gets a planned finish when first seen; complete those now due."""
+    rows = list(engine.db.query(
+        "SELECT id, dossier, unit, assignee, escalated_to, share_minutes, opened_at, spec_id, "
+        "step_kind FROM steps WHERE closed_at IS NULL AND kind = 'user' ORDER BY id"))
+    for r in rows:
+        if r["id"] not in finish_at:
+            share = r["share_minutes"] or 120
+            if rng.random() < slow_share:
+                work = int(share * rng.uniform(1.1, 2.2))
+            else:
+                work = int(share * rng.uniform(0.1, 0.9))
+            opened = datetime.fromisoformat(r["opened_at"])
+            finish_at[r["id"]] = engine.calendar.add_minutes(opened, max(work, 15))
+        if finish_at[r["id"]] > now:
+            continue
+        officer = r["assignee"] or r["escalated_to"] or rng.choice(
+            [o.id for o in engine.org.members(r["unit"])])
+        d = engine.dossier(r["dossier"])
+        proc = engine.procedure(d.procedure_version)
+        data = _step_data(proc.steps[r["spec_id"]], rng, d.code)
+        if r["step_kind"] == "reception" and d.channel == Channel.ONLINE and rng.random() < 0.03:
+            data = {"accepted": False, "reason": "Hồ sơ không thuộc thẩm quyền giải quyết"}
+        engine.claim(d.code, r["id"], officer) if not r["assignee"] else None
+        engine.complete(d.code, r["id"], officer, data)
+
+
+def _apologise(engine: Engine, code: str, rng: random.Random,
+               finish_at: dict[int, datetime]) -> None:
+    """When its officers' work will run past the appointment, the late unit's head signs the
+    apology (Mẫu 04) with an appointment 2 working days later."""
+    d = engine.dossier(code)
+    open_steps = [s for s in engine.steps(code) if s.is_open and s.step_kind != "return"]
+    if d.is_closed or not open_steps or d.appointment is None or d.apology_issued_at:
+        return
+    if all(finish_at.get(s.id, s.opened_at) <= d.appointment for s in open_steps):
+        return
+    head = engine.org.unit(open_steps[0].unit).head
+    if head is None:
+        return
+    engine.apologise(code, officer=head, reason=rng.choice(REASONS),
+                     new_appointment=engine.calendar.add(d.appointment, days=2))
+
+
+REASONS = (
+    "Cần xác minh thêm thông tin với cơ quan phối hợp",
+    "Hệ thống liên thông gián đoạn, chưa nhận được kết quả",
+    "Khối lượng hồ sơ tăng đột biến sau kỳ nghỉ Tết",
+)
+
+
+def _pick_sample(engine: Engine) -> str | None:
+    """A finished khai sinh dossier with the most handoffs, for the control sheet."""
+    row = engine.db.execute(
+        "SELECT d.code FROM dossiers d JOIN audit a ON a.dossier = d.code "
+        "WHERE d.status = ? AND d.procedure_code = '233448' GROUP BY d.code "
+        "ORDER BY count(*) DESC, d.code LIMIT 1", [int(Status.RETURNED)]).fetchone()
+    if row is None:
+        row = engine.db.execute("SELECT code FROM dossiers ORDER BY code LIMIT 1").fetchone()
+    return row[0] if row else None
+
+
+def _table(headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
+    cells = [tuple(str(c) for c in r) for r in [headers, *rows]]
+    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    line = "  ".join("-" * w for w in widths)
+    out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths, strict=True)), line]
+    for r in cells[1:]:
+        out.append("  ".join(c.rjust(w) if c.replace(".", "").replace("%", "").isdigit()
+                             else c.ljust(w) for c, w in zip(r, widths, strict=True)))
+    return "\n".join(out)
+
+
+def report(engine: Engine, *, out: Callable[[str], None] = print, sample: str | None = None,
+           start: datetime | None = None, end: datetime | None = None) -> None:
+    """Print the dashboard: steps by unit, dossiers by procedure, SLA events, one control sheet."""
+    db = engine.db
+    if start and end:
+        out(f"lienthong demo — {start:%d/%m/%Y} to {end:%d/%m/%Y} (simulated, fixed clock)")
+        out("")
+    by_unit: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in db.query("SELECT unit, result_class, closed_at, kind FROM steps WHERE kind = 'user' "
+                      "AND status != 'cancelled'"):
+        c = by_unit[r["unit"]]
+        if r["closed_at"] is None:
+            c["open"] += 1
+        else:
+            c[r["result_class"] or "none"] += 1
+    esc = Counter(r["unit"] for r in db.query(
+        "SELECT s.unit FROM audit a JOIN steps s ON s.id = a.step_id WHERE a.event = 'escalated'"))
+    rows = []
+    for unit, c in sorted(by_unit.items()):
+        done = c[ResultClass.EARLY] + c[ResultClass.ON_TIME] + c[ResultClass.LATE]
+        pct = f"{100 * (done - c[ResultClass.LATE]) / done:.0f}%" if done else "-"
+        rows.append((unit, engine.org.unit(unit).name[:48], done, c[ResultClass.EARLY],
+                     c[ResultClass.ON_TIME], c[ResultClass.LATE], pct, c["open"], esc[unit]))
+    out("Steps by unit (bước xử lý theo đơn vị)")
+    out(_table(("unit", "name", "closed", "early", "on time", "late", "in time", "open",
+                "escalations"), rows))
+    out("")
+    rows = []
+    for p in engine.procedures():
+        q = list(db.query("SELECT status, result_class, apology_issued_at FROM dossiers "
+                          "WHERE procedure_code = ?", [p.code]))
+        st = Counter(Status(r["status"]) for r in q)
+        rc = Counter(r["result_class"] for r in q if r["status"] in (9, 10))
+        apologies = sum(1 for r in q if r["apology_issued_at"])
+        rows.append((p.code, p.name[:40], len(q), st[Status.RETURNED],
+                     rc[ResultClass.EARLY], rc[ResultClass.ON_TIME], rc[ResultClass.LATE],
+                     sum(v for k, v in st.items() if not k.is_closed), st[Status.REFUSED],
+                     apologies))
+    out("Dossiers by procedure (hồ sơ theo thủ tục)")
+    out(_table(("code", "procedure", "received", "returned", "early", "on time", "late",
+                "open", "refused", "apologies"), rows))
+    out("")
+    events = Counter(r[0] for r in db.execute("SELECT event FROM audit"))
+    out("SLA and audit events: " + ", ".join(f"{k} {v}" for k, v in sorted(events.items())))
+    extra = _plugin_lines(engine)
+    for line in extra:
+        out(line)
+    v = engine.verify_audit()
+    out(f"Audit chain: {'intact' if v.ok else 'BROKEN at row ' + str(v.broken_id)} "
+        f"({v.rows} rows)")
+    if sample:
+        out("")
+        out(engine.control_sheet(sample).render())
+
+
+def _plugin_lines(engine: Engine) -> list[str]:
+    """What the example plugins did, when they are installed."""
+    lines = []
+    db = engine.db
+    cards = [r for r in db.query(
+        "SELECT data FROM steps WHERE spec_id = 'issue_card' AND status = 'done' ORDER BY id")]
+    if cards:
+        import json
+
+        first = json.loads(cards[0]["data"] or "{}")
+        card = first.get("health_insurance_card") or next(iter(first.values()), "")
+        lines.append(f"Health-insurance cards issued (thẻ BHYT): {len(cards)}, e.g. {card}")
+    if db["outbox"].exists():
+        n = db["outbox"].count
+        sample = db.execute("SELECT subject FROM outbox ORDER BY rowid LIMIT 1").fetchone()
+        lines.append(f"Messages in the outbox (hộp thư đi): {n}" +
+                     (f", e.g. “{sample[0]}”" if sample else ""))
+    return lines

@@ -1,0 +1,104 @@
+"""Helpers shared by the tests: paths, unit codes, a fake agency plugin, snapshots."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lienthong import Engine, FixedClock, Organisation, hookimpl
+from lienthong.clock import VN_TZ
+from lienthong.demo import DEMO_ORG
+
+ROOT = Path(__file__).resolve().parents[1]
+PROCESSES = ROOT / "processes"
+KHAI_SINH = PROCESSES / "khai-sinh-thuong-tru-bhyt.bpmn"
+LAND = PROCESSES / "dang-ky-bien-dong-chuyen-nhuong.bpmn"
+ARCHIVE = PROCESSES / "phuc-vu-doc-tai-lieu-luu-tru.bpmn"
+DESK = "000.00.01.H29"
+COMMUNE = "000.01.41.H29"
+POLICE = "000.01.60.H29"
+BHXH = "000.01.70.H29"
+
+
+def vn(*args: int) -> datetime:
+    """An instant in Asia/Ho_Chi_Minh."""
+    return datetime(*args, tzinfo=VN_TZ)  # type: ignore[misc]
+
+
+class FakeAgencies:
+    """Performs the sample procedure's two service operations, deterministically."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+
+    @hookimpl
+    def operations(self) -> list[str]:
+        return ["police.record_residence", "social_insurance.issue_card"]
+
+    @hookimpl
+    def perform_operation(self, operation: str, dossier: Any) -> dict[str, Any]:
+        self.calls.append(operation)
+        if operation == "police.record_residence":
+            return {"residence_recorded": True}
+        return {"health_insurance_card": f"TE1{dossier.code[-4:]}"}
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(vn(2025, 3, 3, 9, 0))  # a Monday with no holiday near
+
+
+@pytest.fixture
+def org() -> Organisation:
+    return Organisation.from_file(DEMO_ORG)
+
+
+@pytest.fixture
+def make_engine(tmp_path: Path, org: Organisation, clock: FixedClock) -> Callable[..., Engine]:
+    engines: list[Engine] = []
+
+    def make(path: str | Path | None = None, **kw: Any) -> Engine:
+        kw.setdefault("plugins", [FakeAgencies()])
+        kw.setdefault("entry_points", False)
+        kw.setdefault("clock", clock)
+        e = Engine(str(path or tmp_path / "lienthong.db"), org=kw.pop("org", org), **kw)
+        engines.append(e)
+        return e
+
+    yield make
+    for e in engines:
+        try:
+            e.close()
+        except sqlite3.ProgrammingError:
+            pass
+
+
+@pytest.fixture
+def engine(make_engine: Callable[..., Engine]) -> Engine:
+    e = make_engine()
+    e.load_procedures(PROCESSES)
+    return e
+
+
+def snapshot(engine: Engine) -> str:
+    """Everything stored, as SQL text: equal snapshots mean nothing changed."""
+    return "\n".join(engine.db.conn.iterdump())
+
+
+def officer_of(engine: Engine, unit: str) -> str:
+    return engine.org.members(unit)[0].id
+
+
+def run_to_end(engine: Engine, code: str, clock: FixedClock, *, hours: float = 1) -> None:
+    """Complete every open user step with an officer of its unit until the dossier closes."""
+    data = {"birth_certificate_no": "KS-01", "residence_registration_no": "TT-01",
+            "tax_notice_no": "TB-01"}
+    while not engine.dossier(code).is_closed:
+        step = next(s for s in engine.steps(code) if s.is_open and s.kind == "user")
+        clock.advance(hours=hours)
+        engine.complete(code, step.id, officer_of(engine, step.unit), data)
