@@ -204,7 +204,7 @@ def _ensure_table(db: Any) -> None:
             "province_code": str,
             "dossier": str,
             "step_id": int,
-            "issued_at": str,
+            "requested_at": str,
         },
         pk="child_key",
         not_null={"bhxh_code", "health_insurance_card", "dossier"},
@@ -299,7 +299,7 @@ class SocialInsurance:
                 "province_code": self.province_code,
                 "dossier": dossier.code,
                 "step_id": step.id,
-                "issued_at": step.opened_at.isoformat(),
+                "requested_at": step.opened_at.isoformat(),
             }
             db[TABLE].insert(row)
         return {

@@ -1,0 +1,152 @@
+"""Handoffs per second on the sample procedure: SpiffWorkflow alone, SpiffWorkflow with its default
+serializer round trip after every step, and lienthong with every command committed.
+
+    .venv/bin/python bench/handoffs.py [--dossiers N] [--durability normal|full]
+
+A handoff is one step closed (user or service task). All three run the same BPMN file and the same
+sequence of steps, in the same process, one after the other; the last line is a JSON object.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+# bench/calendar.py would shadow the standard library's calendar module: drop this folder.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from SpiffWorkflow.bpmn import BpmnWorkflow  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+
+from lienthong import Engine, FixedClock, Organisation, hookimpl, load_procedure  # noqa: E402
+from lienthong.clock import VN_TZ  # noqa: E402
+from lienthong.demo import DEMO_ORG  # noqa: E402
+from lienthong.state import default_serializer, dump_state  # noqa: E402
+
+BPMN = ROOT / "processes" / "khai-sinh-thuong-tru-bhyt.bpmn"
+DATA = {"birth_certificate_no": "KS-1", "residence_registration_no": "TT-1"}
+DESK = "000.00.01.H29"
+
+
+class Agencies:
+    """The two service operations, answered at once (the plugins' cost is not measured here)."""
+
+    @hookimpl
+    def operations(self) -> list[str]:
+        return ["police.record_residence", "social_insurance.issue_card"]
+
+    @hookimpl
+    def perform_operation(self, operation: str) -> dict[str, Any]:
+        return {"ok_" + operation.split(".")[0]: True}
+
+
+def _spiff_step(wf: BpmnWorkflow) -> bool:
+    """Close one ready manual task the way lienthong does; False when none is left."""
+    ready = [t for t in wf.get_tasks(state=TaskState.READY) if t.task_spec.manual]
+    if not ready:
+        return False
+    task = ready[0]
+    task.data.update(DATA)
+    if task.run() is None:
+        task.complete()
+    wf.do_engine_steps()
+    return True
+
+
+def spiff_memory(n: int) -> tuple[float, int, BpmnWorkflow]:
+    proc = load_procedure(BPMN)
+    handoffs = 0
+    start = time.perf_counter()
+    for _ in range(n):
+        wf = BpmnWorkflow(proc.spec, proc.subprocess_specs)
+        wf.do_engine_steps()
+        while _spiff_step(wf):
+            handoffs += 1
+    return time.perf_counter() - start, handoffs, wf
+
+
+def spiff_roundtrip(n: int) -> tuple[float, int, int]:
+    proc = load_procedure(BPMN)
+    ser = default_serializer()
+    handoffs = 0
+    size = 0
+    start = time.perf_counter()
+    for _ in range(n):
+        wf = BpmnWorkflow(proc.spec, proc.subprocess_specs)
+        wf.do_engine_steps()
+        while True:
+            text = ser.serialize_json(wf)
+            wf = ser.deserialize_json(text)
+            if not _spiff_step(wf):
+                break
+            handoffs += 1
+        size = len(ser.serialize_json(wf).encode("utf-8"))
+    return time.perf_counter() - start, handoffs, size
+
+
+def lienthong_durable(n: int, durability: str, folder: Path) -> tuple[float, int, int]:
+    clock = FixedClock(datetime(2025, 3, 3, 8, 0, tzinfo=VN_TZ))
+    engine = Engine(folder / f"bench-{durability}.db", org=Organisation.from_file(DEMO_ORG),
+                    clock=clock, plugins=[Agencies()], entry_points=False, durability=durability)
+    proc = engine.load_procedure(BPMN)
+    members = {u: engine.org.members(u)[0].id for u in engine.org.units}
+    handoffs = 0
+    code = ""
+    start = time.perf_counter()
+    for _ in range(n):
+        code = engine.receive(proc.code, applicant={"name": "A"}, receiving_unit=DESK,
+                              documents=list(proc.required_documents)).code
+        while True:
+            open_steps = [s for s in engine.steps(code) if s.is_open and s.kind == "user"]
+            if not open_steps:
+                break
+            s = open_steps[0]
+            engine.complete(code, s.id, members[s.unit], DATA)
+        handoffs += sum(1 for s in engine.steps(code) if s.status == "done")
+    elapsed = time.perf_counter() - start
+    state = engine.db.execute("SELECT state FROM dossiers WHERE code = ?", [code]).fetchone()[0]
+    engine.close()
+    return elapsed, handoffs, len(state)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--dossiers", type=int, default=300)
+    ap.add_argument("--durability", choices=["normal", "full"], default="normal")
+    args = ap.parse_args()
+    n = args.dossiers
+    spiff_memory(20)  # warm up imports and caches for all three
+    t_mem, h_mem, finished = spiff_memory(n)
+    t_rt, h_rt, default_bytes = spiff_roundtrip(n)
+    with tempfile.TemporaryDirectory() as tmp:
+        t_lt, h_lt, state_bytes = lienthong_durable(n, args.durability, Path(tmp))
+    mem, rt, lt = h_mem / t_mem, h_rt / t_rt, h_lt / t_lt
+    print(f"{n} khai sinh dossiers, {h_mem // n} handoffs each; SQLite WAL, "
+          f"synchronous={args.durability.upper()}")
+    print(f"  SpiffWorkflow in memory          {mem:10.0f} handoffs/s")
+    print(f"  SpiffWorkflow + default JSON     {rt:10.0f} handoffs/s")
+    print(f"  lienthong, committed per command {lt:10.0f} handoffs/s  "
+          f"= {lt / mem:.2f} x memory, {lt / rt:.2f} x round trip")
+    print(f"  state of one finished dossier: lienthong {state_bytes} B, SpiffWorkflow default "
+          f"JSON {default_bytes} B ({state_bytes / default_bytes:.2f})")
+    print(json.dumps({
+        "dossiers": n, "durability": args.durability,
+        "spiff_memory_hps": round(mem, 1), "spiff_roundtrip_hps": round(rt, 1),
+        "lienthong_durable_hps": round(lt, 1), "lienthong_state_bytes": state_bytes,
+        "spiff_default_bytes": default_bytes,
+        "ratio_memory": round(lt / mem, 3), "ratio_roundtrip": round(lt / rt, 3),
+        "ratio_bytes": round(state_bytes / default_bytes, 3),
+    }))
+    _ = dump_state
+
+
+if __name__ == "__main__":
+    main()
