@@ -105,7 +105,7 @@ def lienthong_durable(n: int, durability: str, folder: Path) -> tuple[float, int
         code = engine.receive(proc.code, applicant={"name": "A"}, receiving_unit=DESK,
                               documents=list(proc.required_documents)).code
         while True:
-            open_steps = [s for s in engine.steps(code) if s.is_open and s.kind == "user"]
+            open_steps = [s for s in engine.open_steps(dossier=code) if s.kind == "user"]
             if not open_steps:
                 break
             s = open_steps[0]

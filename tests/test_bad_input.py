@@ -158,7 +158,9 @@ def test_script_importing_os_at_run_time_with_python_scripts_off(
 ) -> None:
     """A deployment that opted into full Python loads the file; the restricted default never runs
     it: even loading the stored version back is refused."""
-    data = KHAI_SINH.read_bytes().replace(b"forwarded_to = ", b"import os\nforwarded_to = ")
+    data = KHAI_SINH.read_bytes().replace(
+        b"forwarded_to = ['police-residence', 'social-insurance']",
+        b"import os\nforwarded_to = [os.sep]\ndel os")
     full = make_engine(tmp_path / "full.db", scripts="python")
     full.load_procedure(data, name="k.bpmn")
     code = full.receive("233448", applicant={"name": "A"}, receiving_unit=DESK,

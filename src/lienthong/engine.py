@@ -22,12 +22,13 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
+import attrs
 import sqlite_utils
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 
-from . import audit, sla
+from . import audit, sla, store
 from .calendar import WorkingCalendar
 from .clock import VN_TZ, Clock, SystemClock
 from .errors import (
@@ -125,7 +126,7 @@ class Engine(TimerCommands):
         self._procedures: dict[str, Procedure] = {}
         self._current: dict[str, str] = {}
         self._workflows: OrderedDict[str, tuple[int, BpmnWorkflow]] = OrderedDict()
-        for row in self.db.query(
+        for row in store.rows(self.db, 
             "SELECT code, version FROM procedures ORDER BY loaded_at, rowid"
         ):
             self._current[row["code"]] = row["version"]
@@ -269,7 +270,7 @@ class Engine(TimerCommands):
             code = self._next_code(db, receiving_unit, now)
             received = channel != Channel.ONLINE
             appointment = sla.appointment(proc, now, self.calendar) if received else None
-            db["dossiers"].insert(
+            store.insert(db, "dossiers",
                 {
                     "code": code,
                     "procedure_code": proc.code,
@@ -320,8 +321,7 @@ class Engine(TimerCommands):
             self._save(db, code, wf)
             dossier = self._dossier(db, code)
             self.hooks.call("dossier_received", dossier=dossier, db=db, _dossier=code)
-        self._run_services(code)
-        return self.dossier(code)
+            return self._run_services(db, dossier)[0]
 
     def claim(self, dossier: str, step_id: int, officer: str) -> Step:
         """Take an open step of one's unit (nhận xử lý); another officer can no longer complete it."""
@@ -334,7 +334,7 @@ class Engine(TimerCommands):
                     f"step {step_id} ({step.name}) of {dossier} is claimed by {step.assignee}"
                 )
             now = self.clock.now()
-            db["steps"].update(step_id, {"assignee": officer, "claimed_at": _iso(now),
+            store.update(db, "steps", "id", step_id, {"assignee": officer, "claimed_at": _iso(now),
                                          "status": "claimed"})
             self._audit(db, dossier=dossier, event="claimed", at=_iso(now), from_unit=step.unit,
                         to_unit=step.unit, to_officer=officer, step_id=step_id,
@@ -374,9 +374,8 @@ class Engine(TimerCommands):
                     f"step {step_id} ({step.name}) of {dossier}: missing required field(s) "
                     f"{', '.join(missing)}"
                 )
-            self._finish_step(db, proc, d, step, officer, data)
-        self._run_services(dossier)
-        return self.dossier(dossier)
+            d = self._finish_step(db, proc, d, step, officer, data)
+            return self._run_services(db, d)[0]
 
     def return_result(
         self, dossier: str, officer: str, data: Mapping[str, Any] | None = None
@@ -385,7 +384,7 @@ class Engine(TimerCommands):
         with self._command(dossier) as db:
             d = self._open_dossier(db, dossier)
             rows = [
-                Step.from_row(r) for r in db.query(
+                Step.from_row(r) for r in store.rows(db, 
                     "SELECT * FROM steps WHERE dossier = ? AND closed_at IS NULL "
                     "AND step_kind = 'return'", [dossier])
             ]
@@ -413,7 +412,7 @@ class Engine(TimerCommands):
                 "UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
                 "AND closed_at IS NULL", [_iso(now), dossier])
             status = Status.STOPPED if by_agency else Status.WITHDRAWN
-            db["dossiers"].update(dossier, {"status": int(status), "closed_at": _iso(now),
+            store.update(db, "dossiers", "code", dossier, {"status": int(status), "closed_at": _iso(now),
                                             "note": str(reason)})
             self._audit(db, dossier=dossier, event="withdrawn", at=_iso(now),
                         from_unit=None, from_officer=APPLICANT if not by_agency else officer,
@@ -425,17 +424,18 @@ class Engine(TimerCommands):
             return out
 
     def retry(self, dossier: str, step_id: int) -> Dossier:
-        """Run a failed service step again. Raises :class:`PluginError` if it fails again."""
-        d = self.dossier(dossier)
-        if d.is_closed:
-            raise DossierClosed(f"dossier {dossier} is closed ({d.status.label})")
-        step = self.step(dossier, step_id)
-        if not step.is_open:
-            raise StepClosed(f"step {step_id} ({step.name}) of {dossier} is already closed")
-        if step.kind != "service":
-            raise NotAllowed(f"step {step_id} ({step.name}) of {dossier} is not a service step")
-        self._run_service(dossier, step_id, raise_errors=True)
-        self._run_services(dossier)
+        """Run a failed service step again. Raises :class:`PluginError` if it fails again (the
+        new failure is recorded); on success the dossier moves on."""
+        with self._command(dossier) as db:
+            d = self._open_dossier(db, dossier)
+            step = self._open_step(db, d, step_id)
+            if step.kind != "service":
+                raise NotAllowed(f"step {step_id} ({step.name}) of {dossier} is not a service step")
+            d, errors = self._run_services(db, d, only=step_id)
+            if not errors:
+                self._run_services(db, d)
+        if errors:
+            raise errors[0]
         return self.dossier(dossier)
 
     # -- queries -----------------------------------------------------------------------------------
@@ -446,32 +446,39 @@ class Engine(TimerCommands):
     def dossiers(self, *, status: Status | None = None) -> list[Dossier]:
         """All dossiers, or those with one status, in code order."""
         where, args = ("status = ?", [int(status)]) if status is not None else ("1", [])
-        return [Dossier.from_row(r) for r in self.db.query(
+        return [Dossier.from_row(r) for r in store.rows(self.db, 
             f"SELECT * FROM dossiers WHERE {where} ORDER BY code", args)]
 
     def steps(self, dossier: str) -> list[Step]:
         """Every step of a dossier, open and closed, in the order they opened."""
         self.dossier(dossier)
-        return [Step.from_row(r) for r in self.db.query(
+        return [Step.from_row(r) for r in store.rows(self.db, 
             "SELECT * FROM steps WHERE dossier = ? ORDER BY id", [dossier])]
 
     def step(self, dossier: str, step_id: int) -> Step:
         """One step of a dossier."""
         return self._step_of(self.db, dossier, step_id)
 
-    def open_steps(self, *, unit: str | None = None, officer: str | None = None) -> list[Step]:
-        """Open steps of a unit, or those an officer may work: assigned to them, in their unit's
-        queue, or escalated to them. Ordered by due instant."""
-        if (unit is None) == (officer is None):
-            raise InvalidData("open_steps: give exactly one of unit= or officer=")
-        if unit is not None:
+    def open_steps(
+        self, *, unit: str | None = None, officer: str | None = None, dossier: str | None = None
+    ) -> list[Step]:
+        """Open steps of a unit, of a dossier, or those an officer may work: assigned to them, in
+        their unit's queue, or escalated to them. Ordered by due instant."""
+        if sum(x is not None for x in (unit, officer, dossier)) != 1:
+            raise InvalidData("open_steps: give exactly one of unit=, officer= or dossier=")
+        if dossier is not None:
+            rows = store.rows(self.db, "SELECT * FROM steps WHERE closed_at IS NULL AND "
+                              "dossier = ? ORDER BY id", [dossier])
+            if not rows:
+                self.dossier(dossier)  # an unknown code is an error, a finished one is not
+        elif unit is not None:
             self.org.unit(unit)
-            rows = self.db.query(
+            rows = store.rows(self.db, 
                 "SELECT * FROM steps WHERE closed_at IS NULL AND unit = ? "
                 "ORDER BY due_at IS NULL, due_at, id", [unit])
         else:
             o = self.org.officer(officer or "")
-            rows = self.db.query(
+            rows = store.rows(self.db, 
                 "SELECT * FROM steps WHERE closed_at IS NULL AND (assignee = ? OR "
                 "(assignee IS NULL AND unit = ?) OR escalated_to = ?) "
                 "ORDER BY due_at IS NULL, due_at, id", [o.id, o.unit, o.id])
@@ -505,7 +512,7 @@ class Engine(TimerCommands):
 
     # -- internals: dossier and step rows ---------------------------------------------------------
     def _dossier(self, db: sqlite_utils.Database, code: str) -> Dossier:
-        rows = list(db.query("SELECT * FROM dossiers WHERE code = ?", [code]))
+        rows = list(store.rows(db, "SELECT * FROM dossiers WHERE code = ?", [code]))
         if not rows:
             raise DossierNotFound(f"no dossier {code!r}")
         return Dossier.from_row(rows[0])
@@ -517,18 +524,20 @@ class Engine(TimerCommands):
         return d
 
     def _step(self, db: sqlite_utils.Database, step_id: int) -> Step:
-        rows = list(db.query("SELECT * FROM steps WHERE id = ?", [step_id]))
+        rows = list(store.rows(db, "SELECT * FROM steps WHERE id = ?", [step_id]))
         return Step.from_row(rows[0])
 
-    def _step_of(self, db: sqlite_utils.Database, dossier: str, step_id: int) -> Step:
-        self._dossier(db, dossier)
-        rows = list(db.query("SELECT * FROM steps WHERE id = ? AND dossier = ?", [step_id, dossier]))
+    def _step_of(self, db: sqlite_utils.Database, dossier: str, step_id: int,
+                 check_dossier: bool = True) -> Step:
+        if check_dossier:
+            self._dossier(db, dossier)
+        rows = list(store.rows(db, "SELECT * FROM steps WHERE id = ? AND dossier = ?", [step_id, dossier]))
         if not rows:
             raise StepNotFound(f"dossier {dossier} has no step {step_id!r}")
         return Step.from_row(rows[0])
 
     def _open_step(self, db: sqlite_utils.Database, d: Dossier, step_id: int) -> Step:
-        step = self._step_of(db, d.code, step_id)
+        step = self._step_of(db, d.code, step_id, check_dossier=False)
         if not step.is_open:
             raise StepClosed(
                 f"step {step_id} ({step.name}) of {d.code} was already {step.status} "
@@ -633,20 +642,20 @@ class Engine(TimerCommands):
 
     # -- internals: the workflow -------------------------------------------------------------------
     def _workflow(self, db: sqlite_utils.Database, d: Dossier) -> BpmnWorkflow:
-        rev, blob = db.execute(
-            "SELECT state_rev, state FROM dossiers WHERE code = ?", [d.code]).fetchone()
+        rev = db.execute("SELECT state_rev FROM dossiers WHERE code = ?", [d.code]).fetchone()[0]
         cached = self._workflows.get(d.code)
         if cached is not None and cached[0] == rev:
+            # Another Engine on the same file would have bumped the revision.
             self._workflows.move_to_end(d.code)
             return cached[1]
+        blob = db.execute("SELECT state FROM dossiers WHERE code = ?", [d.code]).fetchone()[0]
         proc = self.procedure(d.procedure_version)
-        wf = load_state(blob, proc.spec, proc.subprocess_specs, self.script_engine)
-        return wf
+        return load_state(blob, proc.spec, proc.subprocess_specs, self.script_engine)
 
     def _save(self, db: sqlite_utils.Database, code: str, wf: BpmnWorkflow) -> None:
-        rev = db.execute("SELECT state_rev FROM dossiers WHERE code = ?", [code]).fetchone()[0] + 1
-        db.execute("UPDATE dossiers SET state = ?, state_rev = ? WHERE code = ?",
-                   [dump_state(wf), rev, code])
+        rev = db.execute(
+            "UPDATE dossiers SET state = ?, state_rev = state_rev + 1 WHERE code = ? "
+            "RETURNING state_rev", [dump_state(wf), code]).fetchone()[0]
         self._workflows[code] = (rev, wf)
         self._workflows.move_to_end(code)
         while len(self._workflows) > _CACHE_SIZE:
@@ -675,7 +684,9 @@ class Engine(TimerCommands):
         known = {r[0] for r in db.execute(
             "SELECT task_id FROM steps WHERE dossier = ? AND closed_at IS NULL", [d.code])}
         out = []
-        for task in wf.get_tasks(state=TaskState.READY):
+        # A flat scan of the task dict: SpiffWorkflow's tree iterator costs more.
+        ready = TaskState.READY
+        for task in [t for t in wf.tasks.values() if t._state == ready]:
             spec = proc.steps.get(task.task_spec.bpmn_id)
             if spec is None or not spec.is_step or str(task.id) in known:
                 continue
@@ -702,8 +713,10 @@ class Engine(TimerCommands):
             "due_at": _iso(due), "warn_at": _iso(warn), "next_escalation_at": _iso(due),
             "data": None,
         }
-        step_id = db["steps"].insert(row).last_pk
-        step = self._step(db, step_id)
+        step_id = store.insert(db, "steps", row)
+        step = Step.from_row({**row, "id": step_id, "claimed_at": None, "closed_at": None,
+                              "closed_by": None, "result_class": None, "attempts": 0,
+                              "last_error": None})
         if spec.kind == "user":
             u = self.org.unit(unit)
             candidates = tuple(self.org.members(unit))
@@ -713,14 +726,23 @@ class Engine(TimerCommands):
                 if chosen not in {o.id for o in candidates}:
                     raise PluginError(
                         f"choose_assignee returned {chosen!r}, not an officer of {unit}")
-                db["steps"].update(step_id, {"assignee": chosen})
-                step = self._step(db, step_id)
+                store.update(db, "steps", "id", step_id, {"assignee": chosen})
+                step = attrs.evolve(step, assignee=chosen)
         return step
+
+    def _set(self, db: sqlite_utils.Database, d: Dossier, **values: Any) -> Dossier:
+        """Store changes to a dossier's row and return the record with them applied."""
+        stored = {k: _iso(v) if isinstance(v, datetime) else int(v) if isinstance(v, Status)
+                  else v for k, v in values.items()}
+        store.update(db, "dossiers", "code", d.code, stored)
+        return attrs.evolve(d, **values)
 
     def _finish_step(
         self, db: sqlite_utils.Database, proc: Procedure, d: Dossier, step: Step,
         officer: str | None, data: Mapping[str, Any],
-    ) -> None:
+    ) -> Dossier:
+        """Close a step in the workflow and the store, open what it made ready, record the
+        handoffs, and move the dossier's status on. Returns the updated dossier."""
         now = self.clock.now()
         wf = self._workflow(db, d)
         task = wf.get_task_from_id(UUID(step.task_id))
@@ -729,51 +751,46 @@ class Engine(TimerCommands):
         task.data.update(data)
         self._advance(wf, d.code, task)
         result = sla.classify(now, step.due_at)
-        db["steps"].update(step.id, {
-            "status": "done", "closed_at": _iso(now), "closed_by": officer or "system",
-            "result_class": result, "data": _json(dict(data), "data"),
-            "assignee": step.assignee or officer,
+        who = officer or "system"
+        store.update(db, "steps", "id", step.id, {
+            "status": "done", "closed_at": _iso(now), "closed_by": who, "result_class": result,
+            "data": _json(dict(data), "data"), "assignee": step.assignee or officer,
         })
-        closed = self._step(db, step.id)
-        updates: dict[str, Any] = {}
+        closed = attrs.evolve(step, status="done", closed_at=now, closed_by=who,
+                              result_class=result, data=dict(data),
+                              assignee=step.assignee or officer)
         if step.step_kind == "reception" and d.received_at is None:
             appointment = sla.appointment(proc, now, self.calendar)
-            updates.update(received_at=_iso(now),
-                           clock_start=_iso(self.calendar.next_working_instant(now)),
-                           appointment=_iso(appointment), original_appointment=_iso(appointment),
-                           apology_at=_iso(self._apology_at(appointment)))
+            d = self._set(db, d, received_at=now,
+                          clock_start=self.calendar.next_working_instant(now),
+                          appointment=appointment, original_appointment=appointment,
+                          apology_at=self._apology_at(appointment))
         if d.status in (Status.NEW, Status.ACCEPTED):
-            updates["status"] = int(Status.PROCESSING)
-        if updates:
-            db["dossiers"].update(d.code, updates)
-            d = self._dossier(db, d.code)
+            d = self._set(db, d, status=Status.PROCESSING)
         new_steps = self._open_new_steps(db, proc, d, wf, now)
         if not new_steps and not wf.completed:
             self._handoff_row(db, d, closed, None, now)
         for new in new_steps:
             self._handoff_row(db, d, closed, new, now)
-        open_rows = [Step.from_row(r) for r in db.query(
-            "SELECT * FROM steps WHERE dossier = ? AND closed_at IS NULL", [d.code])]
         if wf.completed:
-            status = Status.RETURNED
             resolved = d.resolved_at or now
-            db["dossiers"].update(d.code, {
-                "status": int(status), "closed_at": _iso(now), "resolved_at": _iso(resolved),
-                "result_class": d.result_class or sla.classify(resolved, d.appointment),
-                "kpi_class": sla.kpi_classify(d, resolved, self.calendar)})
+            d = self._set(db, d, status=Status.RETURNED, closed_at=now, resolved_at=resolved,
+                          result_class=d.result_class or sla.classify(resolved, d.appointment),
+                          kpi_class=sla.kpi_classify(d, resolved, self.calendar))
             self._audit(db, dossier=d.code, event="returned", at=_iso(now), from_unit=step.unit,
                         from_officer=officer, to_unit=None, to_officer=APPLICANT,
-                        result_class=sla.classify(resolved, d.appointment),
-                        note="đã trả kết quả")
-        elif open_rows and all(s.step_kind == "return" for s in open_rows) and d.resolved_at is None:
-            db["dossiers"].update(d.code, {
-                "status": int(Status.RESOLVED), "resolved_at": _iso(now),
-                "result_class": sla.classify(now, d.appointment),
-                "kpi_class": sla.kpi_classify(d, now, self.calendar)})
+                        result_class=d.result_class, note="đã trả kết quả")
+        elif d.resolved_at is None:
+            kinds = [r[0] for r in db.execute(
+                "SELECT step_kind FROM steps WHERE dossier = ? AND closed_at IS NULL", [d.code])]
+            if kinds and all(k == "return" for k in kinds):
+                d = self._set(db, d, status=Status.RESOLVED, resolved_at=now,
+                              result_class=sla.classify(now, d.appointment),
+                              kpi_class=sla.kpi_classify(d, now, self.calendar))
         self._save(db, d.code, wf)
         if wf.completed:
-            self.hooks.call("result_returned", dossier=self._dossier(db, d.code), db=db,
-                            _dossier=d.code)
+            self.hooks.call("result_returned", dossier=d, db=db, _dossier=d.code)
+        return d
 
     def _refuse(self, db: sqlite_utils.Database, d: Dossier, step: Step, officer: str,
                 data: Mapping[str, Any]) -> Dossier:
@@ -785,9 +802,9 @@ class Engine(TimerCommands):
         wf.cancel()
         db.execute("UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
                    "AND closed_at IS NULL", [_iso(now), d.code])
-        db["steps"].update(step.id, {"status": "done", "closed_by": officer,
+        store.update(db, "steps", "id", step.id, {"status": "done", "closed_by": officer,
                                      "data": _json(dict(data), "data")})
-        db["dossiers"].update(d.code, {"status": int(Status.REFUSED), "closed_at": _iso(now),
+        store.update(db, "dossiers", "code", d.code, {"status": int(Status.REFUSED), "closed_at": _iso(now),
                                        "note": reason})
         self._audit(db, dossier=d.code, event="refused", at=_iso(now), from_unit=step.unit,
                     from_officer=officer, to_officer=APPLICANT, step_id=step.id, note=reason)
@@ -795,45 +812,55 @@ class Engine(TimerCommands):
         return self._dossier(db, d.code)
 
     # -- internals: service steps ------------------------------------------------------------------
-    def _run_services(self, dossier: str) -> None:
-        """Run the dossier's open service steps, each in its own transaction, until none is left
-        that has not failed in this pass."""
+    def _run_services(
+        self, db: sqlite_utils.Database, d: Dossier, only: int | None = None
+    ) -> tuple[Dossier, list[LienthongError]]:
+        """Run the dossier's ready service steps inside the current command, each under a
+        savepoint: a plugin failure rolls back that step alone, and is recorded on the step and
+        in the audit, while the officer's work in the same command stands. A step that failed
+        before is left for :meth:`retry`. Returns the updated dossier and the failures."""
+        errors: list[LienthongError] = []
         tried: set[int] = set()
-        while True:
-            rows = [r[0] for r in self.db.execute(
-                "SELECT id FROM steps WHERE dossier = ? AND closed_at IS NULL AND kind = 'service' "
-                "ORDER BY id", [dossier])]
-            todo = [i for i in rows if i not in tried]
+        while not d.is_closed:
+            if only is not None:
+                todo = [] if only in tried else [only]
+            else:
+                todo = [r[0] for r in db.execute(
+                    "SELECT id FROM steps WHERE dossier = ? AND closed_at IS NULL "
+                    "AND kind = 'service' AND status = 'open' ORDER BY id", [d.code])
+                    if r[0] not in tried]
             if not todo:
-                return
-            tried.add(todo[0])
-            self._run_service(dossier, todo[0], raise_errors=False)
-
-    def _run_service(self, dossier: str, step_id: int, *, raise_errors: bool) -> None:
-        try:
-            with self._command(dossier) as db:
-                d = self._open_dossier(db, dossier)
-                step = self._open_step(db, d, step_id)
-                proc = self.procedure(d.procedure_version)
-                spec = proc.steps[step.spec_id]
-                wf = self._workflow(db, d)
-                task = wf.get_task_from_id(UUID(step.task_id))
-                result = self.hooks.call(
-                    "perform_operation", operation=spec.operation, dossier=d, step=step,
-                    data=dict(task.data), db=db, _dossier=dossier)
-                if result is None:
-                    raise PluginError(
-                        f"no loaded plugin performs the operation {spec.operation!r} "
-                        f"(step {step_id} of {dossier})")
-                self._finish_step(db, proc, d, step, None,
-                                  self._check_data(result, f"result of {spec.operation}"))
-        except (PluginError, InvalidData, ScriptError) as e:
-            with self._command(dossier) as db:
+                break
+            step_id = todo[0]
+            tried.add(step_id)
+            try:
+                with db.atomic():
+                    d = self._perform(db, d, step_id)
+            except (PluginError, InvalidData, ScriptError) as e:
+                # The failed attempt advanced the in-memory workflow: forget it, the store has
+                # the state from before the attempt.
+                self._workflows.pop(d.code, None)
                 now = self.clock.now()
                 db.execute("UPDATE steps SET attempts = attempts + 1, last_error = ?, "
                            "status = 'failed' WHERE id = ?", [str(e), step_id])
                 step = self._step(db, step_id)
-                self._audit(db, dossier=dossier, event="service_failed", at=_iso(now),
+                self._audit(db, dossier=d.code, event="service_failed", at=_iso(now),
                             from_unit=step.unit, step_id=step_id, note=str(e))
-            if raise_errors:
-                raise
+                errors.append(e)
+        return d, errors
+
+    def _perform(self, db: sqlite_utils.Database, d: Dossier, step_id: int) -> Dossier:
+        step = self._step(db, step_id)
+        proc = self.procedure(d.procedure_version)
+        spec = proc.steps[step.spec_id]
+        wf = self._workflow(db, d)
+        task = wf.get_task_from_id(UUID(step.task_id))
+        result = self.hooks.call(
+            "perform_operation", operation=spec.operation, dossier=d, step=step,
+            data=dict(task.data), db=db, _dossier=d.code)
+        if result is None:
+            raise PluginError(
+                f"no loaded plugin performs the operation {spec.operation!r} "
+                f"(step {step_id} of {d.code})")
+        return self._finish_step(db, proc, d, step, None,
+                                 self._check_data(result, f"result of {spec.operation}"))

@@ -2,14 +2,13 @@
 
 SpiffWorkflow's default serializer writes the whole process spec into every workflow it saves. A
 dossier already points at its procedure version, whose spec is parsed once and kept in memory, so
-lienthong stores only the task tree and data, compressed with zlib, in one of two layouts told
-apart by a header:
+lienthong stores only the task tree and data, in one of two layouts told apart by a header:
 
-- ``LT2`` (the usual one): a flat list of tasks in creation order — id, parent's index, spec name,
+- ``LT2`` (the usual one, plain JSON): a flat list of tasks in creation order — id, parent's id, spec name,
   state, last state change, triggered, internal data, and the task's data as a difference from its
   parent's — written and read directly, because SpiffWorkflow's generic converter registry costs
   more than the rest of a command.
-- ``LT1``: SpiffWorkflow's own converters with the spec left out, used for workflows with
+- ``LT1``: SpiffWorkflow's own converters with the spec left out, zlib-compressed, used for workflows with
   subprocesses or pending BPMN events, which the flat layout does not cover.
 
 A new layout gets a new header; the old readers stay, so stored dossiers always load.
@@ -17,6 +16,7 @@ A new layout gets a new header; the old readers stay, so stored dossiers always 
 
 from __future__ import annotations
 
+import copy
 import json
 import zlib
 from typing import Any
@@ -108,30 +108,44 @@ def default_serializer() -> BpmnWorkflowSerializer:
     return BpmnWorkflowSerializer(registry=BpmnWorkflowSerializer.configure(config))
 
 
+_FINAL = 64 | 128 | 256  # COMPLETED, ERROR, CANCELLED: such a task never changes again
+
+
 def _dump_flat(wf: BpmnWorkflow) -> bytes:
-    index: dict[Any, int] = {}
-    rows = []
-    for i, task in enumerate(wf.tasks.values()):
-        index[task.id] = i
-        parent = task.parent
-        if parent is None:
-            delta, gone = task.data, []
-        else:
-            pdata = parent.data
-            delta = {k: v for k, v in task.data.items() if pdata.get(k, _MISSING) != v}
-            gone = [k for k in pdata if k not in task.data]
-        rows.append([
-            task.id.hex, index[task._parent] if task._parent is not None else -1,
-            task.task_spec.name, task._state, task.last_state_change, task.triggered,
-            task.internal_data or 0, delta, gone or 0,
-        ])
-    doc = {
-        "t": rows, "d": wf.data, "s": wf.success, "c": wf.completed,
+    # A task whose state is final, and whose parent's is too, writes the same row forever: keep
+    # its encoded row on the workflow object, so a command encodes only the tasks it touched.
+    cache: dict[Any, str] = wf.__dict__.setdefault("_lienthong_rows", {})
+    parts = []
+    tasks = wf.tasks
+    for task in tasks.values():
+        row = cache.get(task.id)
+        if row is None:
+            parent = tasks.get(task._parent) if task._parent is not None else None
+            if parent is None:
+                delta, gone = task.data, []
+            else:
+                pdata, data = parent.data, task.data
+                if data == pdata:  # the usual case, compared in C
+                    delta, gone = {}, []
+                else:
+                    delta = {k: v for k, v in data.items() if pdata.get(k, _MISSING) != v}
+                    gone = [k for k in pdata if k not in data]
+            row = json.dumps([
+                task.id.hex, parent.id.hex if parent is not None else None,
+                task.task_spec.name, task._state, task.last_state_change, task.triggered,
+                task.internal_data or 0, delta, gone or 0,
+            ], separators=(",", ":"), ensure_ascii=False)
+            if task._state & _FINAL and (parent is None or parent._state & _FINAL):
+                cache[task.id] = row
+        parts.append(row)
+    head = json.dumps({
+        "d": wf.data, "s": wf.success, "c": wf.completed,
         "l": wf.last_task.id.hex if wf.last_task is not None else None,
         "r": wf.task_tree.id.hex,
-    }
-    text = json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
-    return _FLAT + zlib.compress(text.encode("utf-8"), 6)
+    }, separators=(",", ":"), ensure_ascii=False)
+    # Plain JSON, not compressed: zlib would cost a fifth of a command for a blob that is
+    # already a tenth of SpiffWorkflow's, and SQLite's JSON functions can read it as it is.
+    return _FLAT + (head[:-1] + ',"t":[' + ",".join(parts) + "]}").encode("utf-8")
 
 
 def _load_flat(blob: bytes, spec: Any, subprocess_specs: Any, script_engine: Any) -> BpmnWorkflow:
@@ -139,18 +153,17 @@ def _load_flat(blob: bytes, spec: Any, subprocess_specs: Any, script_engine: Any
     from SpiffWorkflow.task import Task
     from SpiffWorkflow.util.task import TaskState
 
-    doc = json.loads(zlib.decompress(blob[len(_FLAT):]))
+    doc = json.loads(blob[len(_FLAT):])
     wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
     wf.tasks = {}
-    tasks: list[Task] = []
     specs = spec.task_specs
     for tid, parent, name, state, changed, triggered, internal, delta, gone in doc["t"]:
         task = Task(wf, specs[name], state=state, id=UUID(hex=tid))
-        if parent >= 0:
-            p = tasks[parent]
+        if parent is not None:
+            p = wf.tasks[UUID(hex=parent)]
             task._parent = p.id
             p._children.append(task.id)
-            data = dict(p.data)
+            data = copy.deepcopy(p.data)  # as SpiffWorkflow does: no task shares nested values
             data.update(delta)
             for k in gone or ():
                 data.pop(k, None)
@@ -163,7 +176,6 @@ def _load_flat(blob: bytes, spec: Any, subprocess_specs: Any, script_engine: Any
         task.internal_data = internal or {}
         if isinstance(task.task_spec, CatchingEvent) and task.has_state(TaskState.WAITING):
             wf.event_manager.add_task(task)
-        tasks.append(task)
     wf.task_tree = wf.tasks[UUID(hex=doc["r"])]
     wf.data = doc["d"]
     wf.success = doc["s"]

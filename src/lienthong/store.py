@@ -12,7 +12,8 @@ The schema changes only through :data:`MIGRATIONS`, applied in order and recorde
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -156,3 +157,40 @@ class Store:
     def close(self) -> None:
         """Close the connection."""
         self.db.close()
+
+
+# Plain SQL for the hot path: sqlite-utils' Table.insert/update introspect the schema (PRAGMA
+# queries) on every call, which costs more than the rest of a command.
+_SQL_CACHE: dict[tuple[str, tuple[str, ...], str], str] = {}
+
+
+def insert(db: sqlite_utils.Database, table: str, values: dict[str, object]) -> int:
+    """INSERT one row; return its rowid."""
+    cols = tuple(values)
+    key = (table, cols, "insert")
+    sql = _SQL_CACHE.get(key)
+    if sql is None:
+        sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
+        _SQL_CACHE[key] = sql
+    rowid = db.execute(sql, list(values.values())).lastrowid
+    assert rowid is not None
+    return rowid
+
+
+def update(db: sqlite_utils.Database, table: str, key_col: str, key: object,
+           values: dict[str, object]) -> None:
+    """UPDATE one row by its key column."""
+    cols = tuple(values)
+    cache_key = (table, (*cols, key_col), "update")
+    sql = _SQL_CACHE.get(cache_key)
+    if sql is None:
+        sql = f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in cols)} WHERE {key_col} = ?"
+        _SQL_CACHE[cache_key] = sql
+    db.execute(sql, [*values.values(), key])
+
+
+def rows(db: sqlite_utils.Database, sql: str, args: Sequence[object] = ()) -> list[dict[str, Any]]:
+    """Run a query and return its rows as dicts (without sqlite-utils' per-query overhead)."""
+    cur = db.conn.execute(sql, args)
+    names = [c[0] for c in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import sqlite_utils
 
-from . import sla
+from . import sla, store
 from .errors import InvalidData, NotAllowed, SlaError
 from .records import Dossier, Step, parse_instant
 from .status import Status
@@ -92,7 +92,7 @@ class TimerCommands:
                 raise SlaError(f"dossier {dossier}: unit {unit} already asked for a supplement "
                                f"(at most {self.supplements_per_unit} per unit)")
             close_at = now + timedelta(days=sla.SUPPLEMENT_CLOSE_DAYS)
-            db["dossiers"].update(dossier, {
+            store.update(db, "dossiers", "code", dossier, {
                 "status": int(Status.SUPPLEMENT_REQUESTED), "supplements": d.supplements + 1,
                 "supplement_requested_at": _iso(now), "supplement_close_at": _iso(close_at)})
             request = {"missing": list(missing), "reason": reason, "officer": officer,
@@ -122,7 +122,7 @@ class TimerCommands:
                 "SELECT supplement_requested_at FROM dossiers WHERE code = ?",
                 [dossier]).fetchone()[0]) or now
             appointment = sla.appointment(proc, now, self.calendar)
-            db["dossiers"].update(dossier, {
+            store.update(db, "dossiers", "code", dossier, {
                 "status": int(Status.PROCESSING), "appointment": _iso(appointment),
                 "apology_at": _iso(self._apology_at(appointment)), "apology_fired": 0,
                 "supplement_close_at": None, "clock_start": _iso(
@@ -148,7 +148,7 @@ class TimerCommands:
                 raise SlaError(f"dossier {dossier} is {d.status.label}: cannot pause it now")
             self.org.officer(officer)
             now = self.clock.now()
-            db["dossiers"].update(dossier, {"status": int(Status.FINANCIAL_OBLIGATION),
+            store.update(db, "dossiers", "code", dossier, {"status": int(Status.FINANCIAL_OBLIGATION),
                                             "paused_since": _iso(now)})
             self._audit(db, dossier=dossier, event="obligation_started", at=_iso(now),
                         from_officer=officer, to_officer="Người nộp hồ sơ",
@@ -164,7 +164,7 @@ class TimerCommands:
             now = self.clock.now()
             p = self.calendar.between(d.paused_since, now)
             appointment = self.calendar.add_minutes(d.appointment, p) if d.appointment else None
-            db["dossiers"].update(dossier, {
+            store.update(db, "dossiers", "code", dossier, {
                 "status": int(Status.PROCESSING), "paused_since": None,
                 "paused_minutes": d.paused_minutes + p,
                 "kpi_waiting_minutes": d.kpi_waiting_minutes + p,
@@ -178,7 +178,7 @@ class TimerCommands:
                     if old is not None:
                         shift[col] = _iso(self.calendar.add_minutes(old, p))
                 if shift:
-                    db["steps"].update(s.id, shift)
+                    store.update(db, "steps", "id", s.id, shift)
             self._audit(db, dossier=dossier, event="obligation_ended", at=_iso(now),
                         from_officer="Người nộp hồ sơ", to_officer=officer,
                         due_at=_iso(appointment),
@@ -215,7 +215,7 @@ class TimerCommands:
                     f"not after the current one {d.appointment.isoformat()}")
             now = self.clock.now()
             late = d.apology_at is not None and now > d.apology_at
-            db["dossiers"].update(dossier, {
+            store.update(db, "dossiers", "code", dossier, {
                 "appointment": _iso(new_appointment), "apology_issued_at": _iso(now),
                 "apology_at": None, "apology_fired": 1})
             self._audit(db, dossier=dossier, event="apology", at=_iso(now),
@@ -279,7 +279,7 @@ class TimerCommands:
             s = self._step(db, step_id)
             if s.closed_at is not None or s.warn_at is None or _iso(s.warn_at) != at_text:
                 return []
-            db["steps"].update(step_id, {"warn_at": None})
+            store.update(db, "steps", "id", step_id, {"warn_at": None})
             d = self._dossier(db, s.dossier)
             self._audit(db, dossier=s.dossier, event="warning", at=at_text, from_unit=s.unit,
                         to_unit=s.unit, to_officer=s.assignee, step_id=s.id,
@@ -303,7 +303,7 @@ class TimerCommands:
             head = self.org.officers.get(unit.head) if unit.head else None
             nxt = (self.calendar.add_minutes(at, self.calendar.minutes_per_day)
                    if level < len(chain) else None)
-            db["steps"].update(step_id, {
+            store.update(db, "steps", "id", step_id, {
                 "escalation_level": level, "escalated_to": head.id if head else s.escalated_to,
                 "next_escalation_at": _iso(nxt)})
             if level == 1:
@@ -342,9 +342,9 @@ class TimerCommands:
         with self._command() as db:
             d = self._dossier(db, code)
             if d.is_closed or d.apology_issued_at is not None:
-                db["dossiers"].update(code, {"apology_fired": 1})
+                store.update(db, "dossiers", "code", code, {"apology_fired": 1})
                 return []
-            db["dossiers"].update(code, {"apology_fired": 1})
+            store.update(db, "dossiers", "code", code, {"apology_fired": 1})
             steps = [s for s in self._open_steps_of(db, code) if s.step_kind != "return"]
             if not steps:  # the work is done; only the hand-over is left
                 return []
@@ -363,13 +363,13 @@ class TimerCommands:
         with self._command(code) as db:
             d = self._dossier(db, code)
             if d.is_closed or d.status != Status.SUPPLEMENT_REQUESTED:
-                db["dossiers"].update(code, {"supplement_close_at": None})
+                store.update(db, "dossiers", "code", code, {"supplement_close_at": None})
                 return []
             wf = self._workflow(db, d)
             wf.cancel()
             db.execute("UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
                        "AND closed_at IS NULL", [at_text, code])
-            db["dossiers"].update(code, {"status": int(Status.STOPPED), "closed_at": at_text,
+            store.update(db, "dossiers", "code", code, {"status": int(Status.STOPPED), "closed_at": at_text,
                                          "supplement_close_at": None,
                                          "note": "không bổ sung hồ sơ trong 15 ngày"})
             self._audit(db, dossier=code, event="supplement_expired", at=at_text,
@@ -380,12 +380,12 @@ class TimerCommands:
 
     # -- helpers -------------------------------------------------------------------------------
     def _open_steps_of(self: Engine, db: sqlite_utils.Database, dossier: str) -> list[Step]:
-        return [Step.from_row(r) for r in db.query(
+        return [Step.from_row(r) for r in store.rows(db, 
             "SELECT * FROM steps WHERE dossier = ? AND closed_at IS NULL ORDER BY id", [dossier])]
 
     def _retime_step(self: Engine, db: sqlite_utils.Database, s: Step, start: datetime,
                      share: int, appointment: datetime | None) -> None:
         due = sla.step_due(start, share, self.calendar) if share > 0 else appointment
-        db["steps"].update(s.id, {
+        store.update(db, "steps", "id", s.id, {
             "due_at": _iso(due), "warn_at": _iso(sla.warn_at(start, share, self.calendar)),
             "next_escalation_at": _iso(due), "escalation_level": 0, "escalated_to": None})

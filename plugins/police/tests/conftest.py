@@ -9,11 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from lienthong.clock import VN_TZ
-from lienthong.engine import Engine
-from lienthong.hookspecs import hookimpl
-from lienthong.org import Organisation
-from lienthong.testing import FixedClock
+
+from lienthong import VN_TZ, Engine, FixedClock, Organisation, hookimpl
 
 PROCESS = "khai-sinh-thuong-tru-bhyt.bpmn"
 DEMO_ORG = resources.files("lienthong") / "data" / "demo-org.toml"

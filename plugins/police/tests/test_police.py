@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import lienthong_police as police
 import pytest
-from lienthong.errors import InvalidData, PluginError
-from lienthong.status import Status
+
+from lienthong import InvalidData, PluginError, Status
 
 CHILD = {"child": {"name": "Nguyễn Văn Bé", "birth_date": "2025-02-20"}}
 

@@ -6,9 +6,8 @@ from datetime import date
 
 import lienthong_social_insurance as si
 import pytest
-from lienthong.errors import PluginError
-from lienthong.hookspecs import hookimpl
-from lienthong.status import Status
+
+from lienthong import PluginError, Status, hookimpl
 
 CHILD = {"child": {"name": "Nguyễn Văn Bé", "birth_date": "2025-02-20", "gender": "nam"}}
 

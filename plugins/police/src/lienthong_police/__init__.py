@@ -25,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lienthong.hookspecs import hookimpl
+from lienthong import hookimpl
 
 __all__ = [
     "OPERATION",

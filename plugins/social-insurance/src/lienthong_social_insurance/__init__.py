@@ -33,7 +33,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from lienthong.hookspecs import hookimpl
+from lienthong import hookimpl
 
 __all__ = [
     "BENEFIT_LEVEL_CHILD",
