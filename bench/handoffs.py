@@ -94,16 +94,26 @@ def spiff_roundtrip(n: int) -> tuple[float, int, int]:
 
 def lienthong_durable(n: int, durability: str, folder: Path) -> tuple[float, int, int]:
     clock = FixedClock(datetime(2025, 3, 3, 8, 0, tzinfo=VN_TZ))
-    engine = Engine(folder / f"bench-{durability}.db", org=Organisation.from_file(DEMO_ORG),
-                    clock=clock, plugins=[Agencies()], entry_points=False, durability=durability)
+    engine = Engine(
+        folder / f"bench-{durability}.db",
+        org=Organisation.from_file(DEMO_ORG),
+        clock=clock,
+        plugins=[Agencies()],
+        entry_points=False,
+        durability=durability,
+    )
     proc = engine.load_procedure(BPMN)
     members = {u: engine.org.members(u)[0].id for u in engine.org.units}
     handoffs = 0
     code = ""
     start = time.perf_counter()
     for _ in range(n):
-        code = engine.receive(proc.code, applicant={"name": "A"}, receiving_unit=DESK,
-                              documents=list(proc.required_documents)).code
+        code = engine.receive(
+            proc.code,
+            applicant={"name": "A"},
+            receiving_unit=DESK,
+            documents=list(proc.required_documents),
+        ).code
         while True:
             open_steps = [s for s in engine.open_steps(dossier=code) if s.kind == "user"]
             if not open_steps:
@@ -112,7 +122,9 @@ def lienthong_durable(n: int, durability: str, folder: Path) -> tuple[float, int
             engine.complete(code, s.id, members[s.unit], DATA)
         handoffs += sum(1 for s in engine.steps(code) if s.status == "done")
     elapsed = time.perf_counter() - start
-    state = engine.db.execute("SELECT state FROM dossiers WHERE code = ?", [code]).fetchone()[0]
+    state = engine.db.execute("SELECT state FROM dossier_states WHERE code = ?", [code]).fetchone()[
+        0
+    ]
     engine.close()
     return elapsed, handoffs, len(state)
 
@@ -124,27 +136,41 @@ def main() -> None:
     args = ap.parse_args()
     n = args.dossiers
     spiff_memory(20)  # warm up imports and caches for all three
-    t_mem, h_mem, finished = spiff_memory(n)
+    t_mem, h_mem, _finished = spiff_memory(n)
     t_rt, h_rt, default_bytes = spiff_roundtrip(n)
     with tempfile.TemporaryDirectory() as tmp:
         t_lt, h_lt, state_bytes = lienthong_durable(n, args.durability, Path(tmp))
     mem, rt, lt = h_mem / t_mem, h_rt / t_rt, h_lt / t_lt
-    print(f"{n} khai sinh dossiers, {h_mem // n} handoffs each; SQLite WAL, "
-          f"synchronous={args.durability.upper()}")
+    print(
+        f"{n} khai sinh dossiers, {h_mem // n} handoffs each; SQLite WAL, "
+        f"synchronous={args.durability.upper()}"
+    )
     print(f"  SpiffWorkflow in memory          {mem:10.0f} handoffs/s")
     print(f"  SpiffWorkflow + default JSON     {rt:10.0f} handoffs/s")
-    print(f"  lienthong, committed per command {lt:10.0f} handoffs/s  "
-          f"= {lt / mem:.2f} x memory, {lt / rt:.2f} x round trip")
-    print(f"  state of one finished dossier: lienthong {state_bytes} B, SpiffWorkflow default "
-          f"JSON {default_bytes} B ({state_bytes / default_bytes:.2f})")
-    print(json.dumps({
-        "dossiers": n, "durability": args.durability,
-        "spiff_memory_hps": round(mem, 1), "spiff_roundtrip_hps": round(rt, 1),
-        "lienthong_durable_hps": round(lt, 1), "lienthong_state_bytes": state_bytes,
-        "spiff_default_bytes": default_bytes,
-        "ratio_memory": round(lt / mem, 3), "ratio_roundtrip": round(lt / rt, 3),
-        "ratio_bytes": round(state_bytes / default_bytes, 3),
-    }))
+    print(
+        f"  lienthong, committed per command {lt:10.0f} handoffs/s  "
+        f"= {lt / mem:.2f} x memory, {lt / rt:.2f} x round trip"
+    )
+    print(
+        f"  state of one finished dossier: lienthong {state_bytes} B, SpiffWorkflow default "
+        f"JSON {default_bytes} B ({state_bytes / default_bytes:.2f})"
+    )
+    print(
+        json.dumps(
+            {
+                "dossiers": n,
+                "durability": args.durability,
+                "spiff_memory_hps": round(mem, 1),
+                "spiff_roundtrip_hps": round(rt, 1),
+                "lienthong_durable_hps": round(lt, 1),
+                "lienthong_state_bytes": state_bytes,
+                "spiff_default_bytes": default_bytes,
+                "ratio_memory": round(lt / mem, 3),
+                "ratio_roundtrip": round(lt / rt, 3),
+                "ratio_bytes": round(state_bytes / default_bytes, 3),
+            }
+        )
+    )
     _ = dump_state
 
 

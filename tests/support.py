@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -72,10 +73,8 @@ def make_engine(tmp_path: Path, org: Organisation, clock: FixedClock) -> Callabl
 
     yield make
     for e in engines:
-        try:
+        with contextlib.suppress(sqlite3.ProgrammingError):
             e.close()
-        except sqlite3.ProgrammingError:
-            pass
 
 
 @pytest.fixture
@@ -96,8 +95,11 @@ def officer_of(engine: Engine, unit: str) -> str:
 
 def run_to_end(engine: Engine, code: str, clock: FixedClock, *, hours: float = 1) -> None:
     """Complete every open user step with an officer of its unit until the dossier closes."""
-    data = {"birth_certificate_no": "KS-01", "residence_registration_no": "TT-01",
-            "tax_notice_no": "TB-01"}
+    data = {
+        "birth_certificate_no": "KS-01",
+        "residence_registration_no": "TT-01",
+        "tax_notice_no": "TB-01",
+    }
     while not engine.dossier(code).is_closed:
         step = next(s for s in engine.steps(code) if s.is_open and s.kind == "user")
         clock.advance(hours=hours)

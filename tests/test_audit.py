@@ -7,15 +7,20 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from support import DESK, run_to_end
 
 from lienthong import Engine, FixedClock
 from lienthong.cli import main
+from support import DESK, run_to_end
 
 
 def _finished(engine: Engine, clock: FixedClock) -> str:
-    code = engine.receive("233448", applicant={"name": "Phạm Thu Hà"}, receiving_unit=DESK,
-                          documents=["to_khai_lien_thong", "giay_chung_sinh"], channel=2).code
+    code = engine.receive(
+        "233448",
+        applicant={"name": "Phạm Thu Hà"},
+        receiving_unit=DESK,
+        documents=["to_khai_lien_thong", "giay_chung_sinh"],
+        channel=2,
+    ).code
     run_to_end(engine, code, clock)
     return code
 
@@ -60,11 +65,20 @@ def test_dossier_show_prints_the_control_sheet(
 ) -> None:
     code = _finished(engine, clock)
     engine.close()
-    out = CliRunner().invoke(main, ["dossier", "show", code, "--db", str(tmp_path / "lienthong.db")])
+    out = CliRunner().invoke(
+        main, ["dossier", "show", code, "--db", str(tmp_path / "lienthong.db")]
+    )
     assert out.exit_code == 0, out.output
-    for heading in ("TÊN CƠ QUAN", "THỜI GIAN GIAO, NHẬN HỒ SƠ", "KẾT QUẢ GIẢI QUYẾT HỒ SƠ",
-                    "GHI CHÚ", code, "Phạm Thu Hà"):
+    for heading in (
+        "TÊN CƠ QUAN",
+        "THỜI GIAN GIAO, NHẬN HỒ SƠ",
+        "KẾT QUẢ GIẢI QUYẾT HỒ SƠ",
+        "GHI CHÚ",
+        code,
+        "Phạm Thu Hà",
+    ):
         assert heading in out.output
-    missing = CliRunner().invoke(main, ["dossier", "show", "NOPE", "--db",
-                                        str(tmp_path / "lienthong.db")])
+    missing = CliRunner().invoke(
+        main, ["dossier", "show", "NOPE", "--db", str(tmp_path / "lienthong.db")]
+    )
     assert missing.exit_code != 0 and "NOPE" in missing.output

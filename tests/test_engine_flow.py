@@ -4,17 +4,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from support import BHXH, COMMUNE, DESK, POLICE, officer_of, vn
-
 from lienthong import Channel, Engine, FixedClock, ResultClass, Status
+from support import BHXH, COMMUNE, DESK, POLICE, officer_of, vn
 
 
 def test_dossier_travels_unit_to_unit_and_every_handoff_is_kept(
     engine: Engine, clock: FixedClock
 ) -> None:
-    d = engine.receive("233448", applicant={"name": "Nguyễn Thị Lan"}, receiving_unit=DESK,
-                       documents=["to_khai_lien_thong", "giay_chung_sinh"],
-                       channel=Channel.ONLINE)
+    d = engine.receive(
+        "233448",
+        applicant={"name": "Nguyễn Thị Lan"},
+        receiving_unit=DESK,
+        documents=["to_khai_lien_thong", "giay_chung_sinh"],
+        channel=Channel.ONLINE,
+    )
     assert d.code == f"{DESK}-250303-0001"
     assert d.status == Status.NEW and d.appointment is None
 
@@ -36,8 +39,9 @@ def test_dossier_travels_unit_to_unit_and_every_handoff_is_kept(
     [birth] = engine.open_steps(unit=COMMUNE)
     assert birth.due_at == vn(2025, 3, 4, 10, 0) and birth.share_minutes == 480
     clock.set(vn(2025, 3, 3, 15, 0))
-    engine.complete(d.code, birth.id, officer_of(engine, COMMUNE),
-                    {"birth_certificate_no": "KS-2025-001"})
+    engine.complete(
+        d.code, birth.id, officer_of(engine, COMMUNE), {"birth_certificate_no": "KS-2025-001"}
+    )
     # The script task forwarded it; police and social insurance now work in parallel.
     [residence] = engine.open_steps(unit=POLICE)
     [card] = engine.open_steps(unit=BHXH)
@@ -47,8 +51,9 @@ def test_dossier_travels_unit_to_unit_and_every_handoff_is_kept(
     engine.complete(d.code, card.id, officer_of(engine, BHXH))
     assert engine.dossier(d.code).status == Status.PROCESSING  # the join waits for the police
     clock.set(vn(2025, 3, 5, 16, 0))
-    engine.complete(d.code, residence.id, officer_of(engine, POLICE),
-                    {"residence_registration_no": "TT-77"})
+    engine.complete(
+        d.code, residence.id, officer_of(engine, POLICE), {"residence_registration_no": "TT-77"}
+    )
     d = engine.dossier(d.code)
     assert d.status == Status.RESOLVED and d.result_class == ResultClass.EARLY
     clock.set(vn(2025, 3, 6, 8, 30))
@@ -57,23 +62,33 @@ def test_dossier_travels_unit_to_unit_and_every_handoff_is_kept(
 
     steps = engine.steps(d.code)
     assert [s.spec_id for s in steps] == [
-        "reception", "register_birth", "register_residence", "review_card", "issue_card",
-        "record_residence", "return_result"]
+        "reception",
+        "register_birth",
+        "register_residence",
+        "review_card",
+        "issue_card",
+        "record_residence",
+        "return_result",
+    ]
     assert {s.spec_id: s.result_class for s in steps}["register_residence"] == ResultClass.LATE
     assert [s.data.get("health_insurance_card") for s in steps if s.spec_id == "issue_card"] == [
-        f"TE1{d.code[-4:]}"]
+        f"TE1{d.code[-4:]}"
+    ]
 
-    events = [(r["event"], r["from_unit"], r["to_unit"]) for r in engine.audit_rows(d.code)
-              if r["event"] in ("received", "handoff", "returned")]
+    events = [
+        (r["event"], r["from_unit"], r["to_unit"])
+        for r in engine.audit_rows(d.code)
+        if r["event"] in ("received", "handoff", "returned")
+    ]
     assert events == [
         ("received", None, DESK),
         ("handoff", DESK, COMMUNE),
         ("handoff", COMMUNE, POLICE),
         ("handoff", COMMUNE, BHXH),
-        ("handoff", BHXH, BHXH),          # review -> the plugin's card issue
-        ("handoff", BHXH, None),          # the card branch waits at the join
-        ("handoff", POLICE, POLICE),      # registration -> the plugin's record
-        ("handoff", POLICE, DESK),        # the join fires: back to the desk
+        ("handoff", BHXH, BHXH),  # review -> the plugin's card issue
+        ("handoff", BHXH, None),  # the card branch waits at the join
+        ("handoff", POLICE, POLICE),  # registration -> the plugin's record
+        ("handoff", POLICE, DESK),  # the join fires: back to the desk
         ("returned", DESK, None),
     ]
     sheet = engine.control_sheet(d.code)
@@ -89,22 +104,35 @@ def test_daily_sequence_is_per_receiving_unit_and_per_day(
     engine: Engine, clock: FixedClock
 ) -> None:
     docs = ["to_khai_lien_thong", "giay_chung_sinh"]
-    codes = [engine.receive("233448", applicant={"name": "A"}, receiving_unit=DESK,
-                            documents=docs).code for _ in range(2)]
-    other = engine.receive("233448", applicant={"name": "B"}, receiving_unit=COMMUNE,
-                           documents=docs, routing={"one-stop-desk": DESK}).code
+    codes = [
+        engine.receive("233448", applicant={"name": "A"}, receiving_unit=DESK, documents=docs).code
+        for _ in range(2)
+    ]
+    other = engine.receive(
+        "233448",
+        applicant={"name": "B"},
+        receiving_unit=COMMUNE,
+        documents=docs,
+        routing={"one-stop-desk": DESK},
+    ).code
     clock.set(vn(2025, 3, 4, 8, 0))
-    next_day = engine.receive("233448", applicant={"name": "C"}, receiving_unit=DESK,
-                              documents=docs).code
+    next_day = engine.receive(
+        "233448", applicant={"name": "C"}, receiving_unit=DESK, documents=docs
+    ).code
     assert codes == [f"{DESK}-250303-0001", f"{DESK}-250303-0002"]
     assert other == f"{COMMUNE}-250303-0001"
     assert next_day == f"{DESK}-250304-0001"
 
 
 def test_direct_dossier_starts_the_clock_at_reception(engine: Engine) -> None:
-    d = engine.receive("233448", applicant={"name": "A"}, receiving_unit=DESK,
-                       documents=["to_khai_lien_thong", "giay_chung_sinh"],
-                       channel=Channel.DIRECT, officer="tran.thi.mai")
+    d = engine.receive(
+        "233448",
+        applicant={"name": "A"},
+        receiving_unit=DESK,
+        documents=["to_khai_lien_thong", "giay_chung_sinh"],
+        channel=Channel.DIRECT,
+        officer="tran.thi.mai",
+    )
     assert d.status == Status.ACCEPTED
     assert d.appointment == vn(2025, 3, 6, 9, 0)
 
@@ -114,13 +142,21 @@ def test_a_dossier_keeps_the_version_it_was_received_under(
 ) -> None:
     from support import ARCHIVE
 
-    old = engine.receive("1.013932", applicant={"name": "A"}, receiving_unit=DESK,
-                         documents=["phieu_dang_ky_su_dung_tai_lieu"])
+    old = engine.receive(
+        "1.013932",
+        applicant={"name": "A"},
+        receiving_unit=DESK,
+        documents=["phieu_dang_ky_su_dung_tai_lieu"],
+    )
     v2 = ARCHIVE.read_bytes().replace(b'value="0.25d"', b'value="0.2d"', 1)
     new_proc = engine.load_procedure(v2, name="archive-v2.bpmn")
     assert new_proc.version != old.procedure_version
-    new = engine.receive("1.013932", applicant={"name": "B"}, receiving_unit=DESK,
-                         documents=["phieu_dang_ky_su_dung_tai_lieu"])
+    new = engine.receive(
+        "1.013932",
+        applicant={"name": "B"},
+        receiving_unit=DESK,
+        documents=["phieu_dang_ky_su_dung_tai_lieu"],
+    )
     assert new.procedure_version == new_proc.version
     assert engine.dossier(old.code).procedure_version == old.procedure_version
     # loading the same bytes again stores nothing new
@@ -133,18 +169,28 @@ def test_a_dossier_keeps_the_version_it_was_received_under(
 
 
 def test_refused_at_reception(engine: Engine) -> None:
-    d = engine.receive("233448", applicant={"name": "A"}, receiving_unit=DESK,
-                       documents=["to_khai_lien_thong", "giay_chung_sinh"], channel=2)
+    d = engine.receive(
+        "233448",
+        applicant={"name": "A"},
+        receiving_unit=DESK,
+        documents=["to_khai_lien_thong", "giay_chung_sinh"],
+        channel=2,
+    )
     [r] = engine.open_steps(unit=DESK)
-    d = engine.complete(d.code, r.id, "tran.thi.mai",
-                        {"accepted": False, "reason": "Không thuộc thẩm quyền"})
+    d = engine.complete(
+        d.code, r.id, "tran.thi.mai", {"accepted": False, "reason": "Không thuộc thẩm quyền"}
+    )
     assert d.status == Status.REFUSED and d.is_closed
     assert engine.open_steps(unit=DESK) == []
 
 
 def test_withdraw_cancels_open_steps(engine: Engine) -> None:
-    d = engine.receive("233448", applicant={"name": "A"}, receiving_unit=DESK,
-                       documents=["to_khai_lien_thong", "giay_chung_sinh"])
+    d = engine.receive(
+        "233448",
+        applicant={"name": "A"},
+        receiving_unit=DESK,
+        documents=["to_khai_lien_thong", "giay_chung_sinh"],
+    )
     d = engine.withdraw(d.code, reason="Công dân xin rút hồ sơ")
     assert d.status == Status.WITHDRAWN
     assert all(s.status == "cancelled" for s in engine.steps(d.code))
@@ -152,8 +198,12 @@ def test_withdraw_cancels_open_steps(engine: Engine) -> None:
 
 
 def test_officer_lists(engine: Engine) -> None:
-    d = engine.receive("233448", applicant={"name": "A"}, receiving_unit=DESK,
-                       documents=["to_khai_lien_thong", "giay_chung_sinh"])
+    d = engine.receive(
+        "233448",
+        applicant={"name": "A"},
+        receiving_unit=DESK,
+        documents=["to_khai_lien_thong", "giay_chung_sinh"],
+    )
     [s] = engine.open_steps(officer="tran.thi.mai")
     assert s.dossier == d.code
     engine.claim(d.code, s.id, "tran.thi.mai")

@@ -52,6 +52,7 @@ __all__ = [
     "NotAllowed",
     "Officer",
     "Organisation",
+    "OrganisationError",
     "Overlay",
     "PluginError",
     "Procedure",

@@ -1,8 +1,9 @@
 """The audit log: append-only, hash-chained; and the process control sheet built from it.
 
-Each row's ``hash`` is the SHA-256 of the previous row's hash and the row's own fields in a canonical
-JSON form, so changing any byte of any row breaks the chain from that row on. Triggers in the store
-refuse UPDATE and DELETE; :func:`verify` finds what they cannot prevent (an edit of the file itself).
+Each row's ``hash`` is the SHA-256 of the previous row's hash and the row's own fields in a
+canonical JSON form, so changing any byte of any row breaks the chain from that row on. Triggers in
+the store refuse UPDATE and DELETE; :func:`verify` finds what they cannot prevent (an edit of the
+file itself).
 """
 
 from __future__ import annotations
@@ -21,8 +22,19 @@ from .status import ResultClass
 
 GENESIS = "0" * 64
 FIELDS = (
-    "dossier", "event", "at", "from_unit", "from_officer", "to_unit", "to_officer", "step_id",
-    "share_minutes", "due_at", "result_class", "note", "data",
+    "dossier",
+    "event",
+    "at",
+    "from_unit",
+    "from_officer",
+    "to_unit",
+    "to_officer",
+    "step_id",
+    "share_minutes",
+    "due_at",
+    "result_class",
+    "note",
+    "data",
 )
 
 
@@ -33,23 +45,40 @@ def _digest(prev_hash: str, row: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+_INSERT = (
+    f"INSERT INTO audit ({', '.join(FIELDS)}, prev_hash, hash) "
+    f"SELECT {', '.join('?' * len(FIELDS))}, p, "
+    f"lienthong_audit_hash(p, {', '.join('?' * len(FIELDS))}) "
+    f"FROM (SELECT coalesce((SELECT hash FROM audit ORDER BY id DESC LIMIT 1), '{GENESIS}') AS p) "
+    "RETURNING id, prev_hash, hash"
+)
+
+
+def _sql_digest(prev_hash: str, *values: Any) -> str:
+    return _digest(prev_hash, dict(zip(FIELDS, values, strict=True)))
+
+
+def install(db: sqlite_utils.Database) -> None:
+    """Register the hash function the store's INSERT uses (once per connection)."""
+    db.conn.create_function(
+        "lienthong_audit_hash", len(FIELDS) + 1, _sql_digest, deterministic=True
+    )
+
+
 def append(db: sqlite_utils.Database, **fields: Any) -> dict[str, Any]:
-    """Append one audit row, chained to the last one. Call inside the command's transaction."""
+    """Append one audit row, chained to the last one. Call inside the command's transaction.
+
+    One statement: the previous hash is read and the new one computed (by a Python function
+    registered with SQLite, see :func:`install`) inside the INSERT itself.
+    """
     unknown = set(fields) - set(FIELDS)
     if unknown:
         raise TypeError(f"unknown audit fields: {sorted(unknown)}")
     row: dict[str, Any] = {f: fields.get(f) for f in FIELDS}
     if isinstance(row["data"], dict | list):
         row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
-    last = db.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-    prev = last[0] if last else GENESIS
-    row["prev_hash"] = prev
-    row["hash"] = _digest(prev, row)
-    cur = db.execute(
-        f"INSERT INTO audit ({', '.join(row)}) VALUES ({', '.join('?' * len(row))})",
-        list(row.values()),
-    )
-    row["id"] = cur.lastrowid
+    values = list(row.values())
+    row["id"], row["prev_hash"], row["hash"] = db.execute(_INSERT, values + values).fetchone()
     return row
 
 
@@ -86,8 +115,17 @@ def rows_for(db: sqlite_utils.Database, dossier: str) -> list[dict[str, Any]]:
 
 # -- the process control sheet (Phiếu kiểm soát quá trình giải quyết hồ sơ, Mẫu 06) ---------------
 
-SHEET_EVENTS = ("received", "handoff", "returned", "supplement_requested", "supplement_received",
-                "obligation_started", "obligation_ended", "withdrawn", "apology")
+SHEET_EVENTS = (
+    "received",
+    "handoff",
+    "returned",
+    "supplement_requested",
+    "supplement_received",
+    "obligation_started",
+    "obligation_ended",
+    "withdrawn",
+    "apology",
+)
 
 
 @attrs.frozen
@@ -134,7 +172,8 @@ class ControlSheet:
         table = [head]
         for r in self.rows:
             who = f"1. Giao: {r.giver}\n2. Nhận: {r.receiver}"
-            when = f"{fmt_instant(r.at)}\nNgười giao: {r.giver_officer}\nNgười nhận: {r.receiver_officer}"
+            when = (f"{fmt_instant(r.at)}\nNgười giao: {r.giver_officer}"
+                    f"\nNgười nhận: {r.receiver_officer}")
             table.append((who, when, r.result, r.note))
         out.append(_grid(table))
         return "\n".join(out)

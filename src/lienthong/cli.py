@@ -15,7 +15,9 @@ DEFAULT_DB = "lienthong.db"
 
 def _db_option(f):  # type: ignore[no-untyped-def]
     return click.option(
-        "--db", "db", default=lambda: os.environ.get("LIENTHONG_DB", DEFAULT_DB),
+        "--db",
+        "db",
+        default=lambda: os.environ.get("LIENTHONG_DB", DEFAULT_DB),
         show_default=f"$LIENTHONG_DB or {DEFAULT_DB}",
         help="The SQLite file.",
     )(f)
@@ -23,7 +25,10 @@ def _db_option(f):  # type: ignore[no-untyped-def]
 
 def _org_option(f):  # type: ignore[no-untyped-def]
     return click.option(
-        "--org", "org", type=click.Path(dir_okay=False), default=None,
+        "--org",
+        "org",
+        type=click.Path(dir_okay=False),
+        default=None,
         help="Organisation TOML file (default: the demo organisation).",
     )(f)
 
@@ -57,8 +62,10 @@ def demo(db: str, dossiers: int, weeks: int, seed: int) -> None:
     except LienthongError as e:
         raise click.ClickException(str(e)) from None
     click.echo("")
-    click.echo(f"Stored in {result.db_path}. Try: lienthong dossier show {result.sample} "
-               f"--db {result.db_path}   and   lienthong audit verify --db {result.db_path}")
+    click.echo(
+        f"Stored in {result.db_path}. Try: lienthong dossier show {result.sample} "
+        f"--db {result.db_path}   and   lienthong audit verify --db {result.db_path}"
+    )
 
 
 @main.group()

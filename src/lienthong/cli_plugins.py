@@ -20,11 +20,16 @@ from lienthong.plugins import GROUP, HookCaller, make_plugin_manager, plugin_nam
 
 __all__ = ["describe_plugins", "plugins"]
 
+DEFAULTS = "lienthong.default_plugins"  # the name make_plugin_manager registers them under
+
 
 def describe_plugins() -> list[dict[str, Any]]:
-    """One mapping per loaded plugin, in name order: ``name``, ``module``, ``entry_point``
-    (the ``module:attr`` it was loaded from, or None), ``distribution``, ``version`` and
-    ``hooks`` (the hooks it implements, sorted)."""
+    """One mapping per loaded plugin, lienthong's defaults first, then by name.
+
+    Keys: ``name``; ``module`` (the module, or ``module.Class`` of a plugin object);
+    ``entry_point`` (the entry point's value, or None); ``distribution`` and ``version`` (of the
+    installed package, or None); ``hooks`` (the hooks it implements, sorted).
+    """
     pm = make_plugin_manager()
     eps = {ep.name: ep for ep in entry_points(group=GROUP)}
     hooks = HookCaller(pm).implementations()
@@ -37,7 +42,7 @@ def describe_plugins() -> list[dict[str, Any]]:
             module = f"{type(plugin).__module__}.{type(plugin).__qualname__}"
         ep = eps.get(name)
         dist = getattr(ep, "dist", None) if ep is not None else None
-        if name == "lienthong.default_plugins":
+        if name == DEFAULTS:
             dist_name, version = "lienthong", _version("lienthong")
         else:
             dist_name = dist.metadata["Name"] if dist is not None else None
@@ -50,7 +55,7 @@ def describe_plugins() -> list[dict[str, Any]]:
             "version": version,
             "hooks": hooks.get(name, []),
         })
-    return sorted(out, key=lambda p: p["name"])
+    return sorted(out, key=lambda p: (p["name"] != DEFAULTS, p["name"]))
 
 
 def _version(dist: str) -> str | None:

@@ -10,13 +10,14 @@ from .procedures import Procedure
 
 
 @hookimpl
-def check_documents(
-    procedure: Procedure, documents: tuple[Mapping[str, Any], ...]
-) -> list[str]:
+def check_documents(procedure: Procedure, documents: tuple[Mapping[str, Any], ...]) -> list[str]:
     """Every document on the procedure's published list (thành phần hồ sơ) must be there."""
     given = {str(d.get("code")) for d in documents}
-    return [f"required document {code!r} is missing" for code in procedure.required_documents
-            if code not in given]
+    return [
+        f"required document {code!r} is missing"
+        for code in procedure.required_documents
+        if code not in given
+    ]
 
 
 @hookimpl(trylast=True)

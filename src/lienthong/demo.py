@@ -121,15 +121,20 @@ def run_demo(
         while ai < len(arrivals) and arrivals[ai] <= now:
             clock.set(arrivals[ai])
             code = rng.choices(list(mix), weights=[m[0] for m in mix.values()])[0]
-            channel = rng.choices([Channel.DIRECT, Channel.ONLINE, Channel.POSTAL],
-                                  weights=mix[code][1])[0]
+            channel = rng.choices(
+                [Channel.DIRECT, Channel.ONLINE, Channel.POSTAL], weights=mix[code][1]
+            )[0]
             proc = procs[code]
             engine.receive(
                 code,
-                applicant={"name": _name(rng), "phone": f"09{rng.randint(10**7, 10**8 - 1)}",
-                           "address": "xã Tân Mẫu, Tỉnh Mẫu",
-                           "child_birth_date": (arrivals[ai] - timedelta(days=rng.randint(3, 50))
-                                                ).date().isoformat()},
+                applicant={
+                    "name": _name(rng),
+                    "phone": f"09{rng.randint(10**7, 10**8 - 1)}",
+                    "address": "xã Tân Mẫu, Tỉnh Mẫu",
+                    "child_birth_date": (arrivals[ai] - timedelta(days=rng.randint(3, 50)))
+                    .date()
+                    .isoformat(),
+                },
                 receiving_unit=desk.code,
                 documents=list(proc.required_documents),
                 channel=channel,
@@ -141,7 +146,7 @@ def run_demo(
         if engine.calendar.is_working_time(now):
             _work(engine, rng, now, finish_at, slow_share)
         report_ = engine.tick(now)
-        for at, kind, code, _step in report_.actions:
+        for _at, kind, code, _step in report_.actions:
             if kind == "apology_required":
                 _apologise(engine, code, rng, finish_at)
         now += tick
@@ -151,12 +156,20 @@ def run_demo(
     return DemoResult(str(path), received, engine, sample, start, end)
 
 
-def _work(engine: Engine, rng: random.Random, now: datetime, finish_at: dict[int, datetime],
-          slow_share: float) -> None:
+def _work(
+    engine: Engine,
+    rng: random.Random,
+    now: datetime,
+    finish_at: dict[int, datetime],
+    slow_share: float,
+) -> None:
     """Each open user step gets a planned finish when first seen; complete those now due."""
-    rows = list(engine.db.query(
-        "SELECT id, dossier, unit, assignee, escalated_to, share_minutes, opened_at, spec_id, "
-        "step_kind FROM steps WHERE closed_at IS NULL AND kind = 'user' ORDER BY id"))
+    rows = list(
+        engine.db.query(
+            "SELECT id, dossier, unit, assignee, escalated_to, share_minutes, opened_at, spec_id, "
+            "step_kind FROM steps WHERE closed_at IS NULL AND kind = 'user' ORDER BY id"
+        )
+    )
     for r in rows:
         if r["id"] not in finish_at:
             share = r["share_minutes"] or 120
@@ -168,8 +181,11 @@ def _work(engine: Engine, rng: random.Random, now: datetime, finish_at: dict[int
             finish_at[r["id"]] = engine.calendar.add_minutes(opened, max(work, 15))
         if finish_at[r["id"]] > now:
             continue
-        officer = r["assignee"] or r["escalated_to"] or rng.choice(
-            [o.id for o in engine.org.members(r["unit"])])
+        officer = (
+            r["assignee"]
+            or r["escalated_to"]
+            or rng.choice([o.id for o in engine.org.members(r["unit"])])
+        )
         d = engine.dossier(r["dossier"])
         proc = engine.procedure(d.procedure_version)
         data = _step_data(proc.steps[r["spec_id"]], rng, d.code)
@@ -179,8 +195,9 @@ def _work(engine: Engine, rng: random.Random, now: datetime, finish_at: dict[int
         engine.complete(d.code, r["id"], officer, data)
 
 
-def _apologise(engine: Engine, code: str, rng: random.Random,
-               finish_at: dict[int, datetime]) -> None:
+def _apologise(
+    engine: Engine, code: str, rng: random.Random, finish_at: dict[int, datetime]
+) -> None:
     """When its officers' work will run past the appointment, the late unit's head signs the
     apology (Mẫu 04) with an appointment 2 working days later."""
     d = engine.dossier(code)
@@ -192,8 +209,12 @@ def _apologise(engine: Engine, code: str, rng: random.Random,
     head = engine.org.unit(open_steps[0].unit).head
     if head is None:
         return
-    engine.apologise(code, officer=head, reason=rng.choice(REASONS),
-                     new_appointment=engine.calendar.add(d.appointment, days=2))
+    engine.apologise(
+        code,
+        officer=head,
+        reason=rng.choice(REASONS),
+        new_appointment=engine.calendar.add(d.appointment, days=2),
+    )
 
 
 REASONS = (
@@ -208,7 +229,9 @@ def _pick_sample(engine: Engine) -> str | None:
     row = engine.db.execute(
         "SELECT d.code FROM dossiers d JOIN audit a ON a.dossier = d.code "
         "WHERE d.status = ? AND d.procedure_code = '233448' GROUP BY d.code "
-        "ORDER BY count(*) DESC, d.code LIMIT 1", [int(Status.RETURNED)]).fetchone()
+        "ORDER BY count(*) DESC, d.code LIMIT 1",
+        [int(Status.RETURNED)],
+    ).fetchone()
     if row is None:
         row = engine.db.execute("SELECT code FROM dossiers ORDER BY code LIMIT 1").fetchone()
     return row[0] if row else None
@@ -220,52 +243,124 @@ def _table(headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
     line = "  ".join("-" * w for w in widths)
     out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths, strict=True)), line]
     for r in cells[1:]:
-        out.append("  ".join(c.rjust(w) if c.replace(".", "").replace("%", "").isdigit()
-                             else c.ljust(w) for c, w in zip(r, widths, strict=True)))
+        out.append(
+            "  ".join(
+                c.rjust(w) if c.replace(".", "").replace("%", "").isdigit() else c.ljust(w)
+                for c, w in zip(r, widths, strict=True)
+            )
+        )
     return "\n".join(out)
 
 
-def report(engine: Engine, *, out: Callable[[str], None] = print, sample: str | None = None,
-           start: datetime | None = None, end: datetime | None = None) -> None:
+def report(
+    engine: Engine,
+    *,
+    out: Callable[[str], None] = print,
+    sample: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> None:
     """Print the dashboard: steps by unit, dossiers by procedure, SLA events, one control sheet."""
     db = engine.db
     if start and end:
         out(f"lienthong demo — {start:%d/%m/%Y} to {end:%d/%m/%Y} (simulated, fixed clock)")
         out("")
     by_unit: dict[str, Counter[str]] = defaultdict(Counter)
-    for r in db.query("SELECT unit, result_class, closed_at, kind FROM steps WHERE kind = 'user' "
-                      "AND status != 'cancelled'"):
+    for r in db.query(
+        "SELECT unit, result_class, closed_at, kind FROM steps WHERE kind = 'user' "
+        "AND status != 'cancelled'"
+    ):
         c = by_unit[r["unit"]]
         if r["closed_at"] is None:
             c["open"] += 1
         else:
             c[r["result_class"] or "none"] += 1
-    esc = Counter(r["unit"] for r in db.query(
-        "SELECT s.unit FROM audit a JOIN steps s ON s.id = a.step_id WHERE a.event = 'escalated'"))
+    esc = Counter(
+        r["unit"]
+        for r in db.query(
+            "SELECT s.unit FROM audit a JOIN steps s ON s.id = a.step_id "
+            "WHERE a.event = 'escalated'"
+        )
+    )
     rows = []
     for unit, c in sorted(by_unit.items()):
         done = c[ResultClass.EARLY] + c[ResultClass.ON_TIME] + c[ResultClass.LATE]
         pct = f"{100 * (done - c[ResultClass.LATE]) / done:.0f}%" if done else "-"
-        rows.append((unit, engine.org.unit(unit).name[:48], done, c[ResultClass.EARLY],
-                     c[ResultClass.ON_TIME], c[ResultClass.LATE], pct, c["open"], esc[unit]))
+        rows.append(
+            (
+                unit,
+                engine.org.unit(unit).name[:48],
+                done,
+                c[ResultClass.EARLY],
+                c[ResultClass.ON_TIME],
+                c[ResultClass.LATE],
+                pct,
+                c["open"],
+                esc[unit],
+            )
+        )
     out("Steps by unit (bước xử lý theo đơn vị)")
-    out(_table(("unit", "name", "closed", "early", "on time", "late", "in time", "open",
-                "escalations"), rows))
+    out(
+        _table(
+            (
+                "unit",
+                "name",
+                "closed",
+                "early",
+                "on time",
+                "late",
+                "in time",
+                "open",
+                "escalations",
+            ),
+            rows,
+        )
+    )
     out("")
-    rows = []
+    rows2: list[tuple[object, ...]] = []
     for p in engine.procedures():
-        q = list(db.query("SELECT status, result_class, apology_issued_at FROM dossiers "
-                          "WHERE procedure_code = ?", [p.code]))
+        q = list(
+            db.query(
+                "SELECT status, result_class, apology_issued_at FROM dossiers "
+                "WHERE procedure_code = ?",
+                [p.code],
+            )
+        )
         st = Counter(Status(r["status"]) for r in q)
         rc = Counter(r["result_class"] for r in q if r["status"] in (9, 10))
         apologies = sum(1 for r in q if r["apology_issued_at"])
-        rows.append((p.code, p.name[:40], len(q), st[Status.RETURNED],
-                     rc[ResultClass.EARLY], rc[ResultClass.ON_TIME], rc[ResultClass.LATE],
-                     sum(v for k, v in st.items() if not k.is_closed), st[Status.REFUSED],
-                     apologies))
+        rows2.append(
+            (
+                p.code,
+                p.name[:40],
+                len(q),
+                st[Status.RETURNED],
+                rc[ResultClass.EARLY],
+                rc[ResultClass.ON_TIME],
+                rc[ResultClass.LATE],
+                sum(v for k, v in st.items() if not k.is_closed),
+                st[Status.REFUSED],
+                apologies,
+            )
+        )
     out("Dossiers by procedure (hồ sơ theo thủ tục)")
-    out(_table(("code", "procedure", "received", "returned", "early", "on time", "late",
-                "open", "refused", "apologies"), rows))
+    out(
+        _table(
+            (
+                "code",
+                "procedure",
+                "received",
+                "returned",
+                "early",
+                "on time",
+                "late",
+                "open",
+                "refused",
+                "apologies",
+            ),
+            rows2,
+        )
+    )
     out("")
     events = Counter(r[0] for r in db.execute("SELECT event FROM audit"))
     out("SLA and audit events: " + ", ".join(f"{k} {v}" for k, v in sorted(events.items())))
@@ -273,8 +368,7 @@ def report(engine: Engine, *, out: Callable[[str], None] = print, sample: str | 
     for line in extra:
         out(line)
     v = engine.verify_audit()
-    out(f"Audit chain: {'intact' if v.ok else 'BROKEN at row ' + str(v.broken_id)} "
-        f"({v.rows} rows)")
+    out(f"Audit chain: {'intact' if v.ok else 'BROKEN at row ' + str(v.broken_id)} ({v.rows} rows)")
     if sample:
         out("")
         out(engine.control_sheet(sample).render())
@@ -284,8 +378,12 @@ def _plugin_lines(engine: Engine) -> list[str]:
     """What the example plugins did, when they are installed."""
     lines = []
     db = engine.db
-    cards = [r for r in db.query(
-        "SELECT data FROM steps WHERE spec_id = 'issue_card' AND status = 'done' ORDER BY id")]
+    cards = [
+        r
+        for r in db.query(
+            "SELECT data FROM steps WHERE spec_id = 'issue_card' AND status = 'done' ORDER BY id"
+        )
+    ]
     if cards:
         import json
 
@@ -295,6 +393,8 @@ def _plugin_lines(engine: Engine) -> list[str]:
     if db["outbox"].exists():
         n = db["outbox"].count
         sample = db.execute("SELECT subject FROM outbox ORDER BY rowid LIMIT 1").fetchone()
-        lines.append(f"Messages in the outbox (hộp thư đi): {n}" +
-                     (f", e.g. “{sample[0]}”" if sample else ""))
+        lines.append(
+            f"Messages in the outbox (hộp thư đi): {n}"
+            + (f", e.g. “{sample[0]}”" if sample else "")
+        )
     return lines

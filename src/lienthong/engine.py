@@ -126,8 +126,8 @@ class Engine(TimerCommands):
         self._procedures: dict[str, Procedure] = {}
         self._current: dict[str, str] = {}
         self._workflows: OrderedDict[str, tuple[int, BpmnWorkflow]] = OrderedDict()
-        for row in store.rows(self.db, 
-            "SELECT code, version FROM procedures ORDER BY loaded_at, rowid"
+        for row in store.rows(
+            self.db, "SELECT code, version FROM procedures ORDER BY loaded_at, rowid"
         ):
             self._current[row["code"]] = row["version"]
         for folder in self.hooks.call("procedure_dirs"):
@@ -159,7 +159,7 @@ class Engine(TimerCommands):
                 )
         with self.store.transaction() as db:
             if not db["procedures"].count_where("version = ?", [proc.version]):
-                db["procedures"].insert(
+                db.table("procedures").insert(
                     {
                         "version": proc.version,
                         "code": proc.code,
@@ -189,12 +189,8 @@ class Engine(TimerCommands):
         ).fetchone()
         if row is None:
             known = ", ".join(sorted(self._current)) or "none"
-            raise UnknownProcedure(
-                f"unknown procedure {code_or_version!r} (loaded: {known})"
-            )
-        proc = load_procedure(
-            row[0], name=row[1], restricted_scripts=self.scripts == "restricted"
-        )
+            raise UnknownProcedure(f"unknown procedure {code_or_version!r} (loaded: {known})")
+        proc = load_procedure(row[0], name=row[1], restricted_scripts=self.scripts == "restricted")
         self._procedures[proc.version] = proc
         return proc
 
@@ -247,7 +243,9 @@ class Engine(TimerCommands):
         try:
             channel = Channel(int(channel))
         except (ValueError, TypeError):
-            raise InvalidData(f"channel: {channel!r} is not 1 (direct), 2 (online) or 3 (postal)") from None
+            raise InvalidData(
+                f"channel: {channel!r} is not 1 (direct), 2 (online) or 3 (postal)"
+            ) from None
         if officer is not None and not self.org.may_act_for(officer, receiving_unit):
             raise NotAllowed(f"officer {officer!r} does not work at {receiving_unit}")
         docs = tuple(self._document(d, i) for i, d in enumerate(documents))
@@ -255,9 +253,11 @@ class Engine(TimerCommands):
         extra = dict(data or {})
         _json(extra, "data")
         problems = [
-            p for batch in self.hooks.call(
+            p
+            for batch in self.hooks.call(
                 "check_documents", procedure=proc, documents=docs, applicant=dict(applicant)
-            ) for p in (batch or ())
+            )
+            for p in (batch or ())
         ]
         if problems:
             raise InvalidData(f"documents for {proc.code}: " + "; ".join(problems))
@@ -270,7 +270,9 @@ class Engine(TimerCommands):
             code = self._next_code(db, receiving_unit, now)
             received = channel != Channel.ONLINE
             appointment = sla.appointment(proc, now, self.calendar) if received else None
-            store.insert(db, "dossiers",
+            store.insert(
+                db,
+                "dossiers",
                 {
                     "code": code,
                     "procedure_code": proc.code,
@@ -283,18 +285,24 @@ class Engine(TimerCommands):
                     "routing": _json(units, "routing"),
                     "arrived_at": _iso(now),
                     "received_at": _iso(now) if received else None,
-                    "clock_start": _iso(self.calendar.next_working_instant(now)) if received else None,
+                    "clock_start": _iso(self.calendar.next_working_instant(now))
+                    if received
+                    else None,
                     "appointment": _iso(appointment),
                     "original_appointment": _iso(appointment),
                     "apology_at": _iso(self._apology_at(appointment)),
                     "fee": fee,
-                    "state_rev": 0,
-                }
+                },
             )
             wf = BpmnWorkflow(proc.spec, proc.subprocess_specs, script_engine=self.script_engine)
             wf.data.update(
-                {"dossier_code": code, "channel": int(channel), "applicant": dict(applicant),
-                 "documents": [d["code"] for d in docs], **extra}
+                {
+                    "dossier_code": code,
+                    "channel": int(channel),
+                    "applicant": dict(applicant),
+                    "documents": [d["code"] for d in docs],
+                    **extra,
+                }
             )
             wf.task_tree.data.update(wf.data)
             self._advance(wf, code, None)
@@ -303,8 +311,13 @@ class Engine(TimerCommands):
             first = new_steps[0] if new_steps else None
             # The reception row is the first handoff: applicant -> the first step's unit.
             self._audit(
-                db, dossier=code, event="received", at=_iso(now), from_unit=None,
-                from_officer=APPLICANT, to_unit=first.unit if first else receiving_unit,
+                db,
+                dossier=code,
+                event="received",
+                at=_iso(now),
+                from_unit=None,
+                from_officer=APPLICANT,
+                to_unit=first.unit if first else receiving_unit,
                 to_officer=officer or (first.assignee if first else None),
                 step_id=first.id if first else None,
                 share_minutes=first.share_minutes if first else None,
@@ -313,18 +326,32 @@ class Engine(TimerCommands):
             )
             for step in new_steps:
                 if step is not first:
-                    self._handoff_row(db, dossier, None, step, now, giver_unit=receiving_unit,
-                                      giver_officer=officer)
+                    self._handoff_row(
+                        db,
+                        dossier,
+                        None,
+                        step,
+                        now,
+                        giver_unit=receiving_unit,
+                        giver_officer=officer,
+                    )
                 else:
-                    self.hooks.call("handoff", dossier=dossier, from_step=None, to_step=step,
-                                    at=now, db=db, _dossier=code)
+                    self.hooks.call(
+                        "handoff",
+                        dossier=dossier,
+                        from_step=None,
+                        to_step=step,
+                        at=now,
+                        db=db,
+                        _dossier=code,
+                    )
             self._save(db, code, wf)
             dossier = self._dossier(db, code)
             self.hooks.call("dossier_received", dossier=dossier, db=db, _dossier=code)
             return self._run_services(db, dossier)[0]
 
     def claim(self, dossier: str, step_id: int, officer: str) -> Step:
-        """Take an open step of one's unit (nhận xử lý); another officer can no longer complete it."""
+        """Take an open step of one's unit (nhận xử lý); no other officer may complete it then."""
         with self._command(dossier) as db:
             d = self._open_dossier(db, dossier)
             step = self._open_step(db, d, step_id)
@@ -334,11 +361,25 @@ class Engine(TimerCommands):
                     f"step {step_id} ({step.name}) of {dossier} is claimed by {step.assignee}"
                 )
             now = self.clock.now()
-            store.update(db, "steps", "id", step_id, {"assignee": officer, "claimed_at": _iso(now),
-                                         "status": "claimed"})
-            self._audit(db, dossier=dossier, event="claimed", at=_iso(now), from_unit=step.unit,
-                        to_unit=step.unit, to_officer=officer, step_id=step_id,
-                        share_minutes=step.share_minutes, due_at=_iso(step.due_at))
+            store.update(
+                db,
+                "steps",
+                "id",
+                step_id,
+                {"assignee": officer, "claimed_at": _iso(now), "status": "claimed"},
+            )
+            self._audit(
+                db,
+                dossier=dossier,
+                event="claimed",
+                at=_iso(now),
+                from_unit=step.unit,
+                to_unit=step.unit,
+                to_officer=officer,
+                step_id=step_id,
+                share_minutes=step.share_minutes,
+                due_at=_iso(step.due_at),
+            )
             return self._step(db, step_id)
 
     def complete(
@@ -384,18 +425,24 @@ class Engine(TimerCommands):
         with self._command(dossier) as db:
             d = self._open_dossier(db, dossier)
             rows = [
-                Step.from_row(r) for r in store.rows(db, 
+                Step.from_row(r)
+                for r in store.rows(
+                    db,
                     "SELECT * FROM steps WHERE dossier = ? AND closed_at IS NULL "
-                    "AND step_kind = 'return'", [dossier])
+                    "AND step_kind = 'return'",
+                    [dossier],
+                )
             ]
         if not rows:
-            raise NotAllowed(f"dossier {dossier} has no result ready to return (status {d.status.label})")
+            raise NotAllowed(
+                f"dossier {dossier} has no result ready to return (status {d.status.label})"
+            )
         return self.complete(dossier, rows[0].id, officer, data)
 
     def withdraw(
         self, dossier: str, *, reason: str, officer: str | None = None, by_agency: bool = False
     ) -> Dossier:
-        """The applicant withdraws the dossier (status 7), or the agency stops it (status 8, Mẫu 05).
+        """The applicant withdraws the dossier (status 7), or the agency stops it (8, Mẫu 05).
 
         Open steps are cancelled; the workflow is cancelled; the dossier is closed.
         """
@@ -410,17 +457,33 @@ class Engine(TimerCommands):
             wf.cancel()
             db.execute(
                 "UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
-                "AND closed_at IS NULL", [_iso(now), dossier])
+                "AND closed_at IS NULL",
+                [_iso(now), dossier],
+            )
             status = Status.STOPPED if by_agency else Status.WITHDRAWN
-            store.update(db, "dossiers", "code", dossier, {"status": int(status), "closed_at": _iso(now),
-                                            "note": str(reason)})
-            self._audit(db, dossier=dossier, event="withdrawn", at=_iso(now),
-                        from_unit=None, from_officer=APPLICANT if not by_agency else officer,
-                        to_unit=d.receiving_unit, to_officer=officer, note=str(reason))
+            store.update(
+                db,
+                "dossiers",
+                "code",
+                dossier,
+                {"status": int(status), "closed_at": _iso(now), "note": str(reason)},
+            )
+            self._audit(
+                db,
+                dossier=dossier,
+                event="withdrawn",
+                at=_iso(now),
+                from_unit=None,
+                from_officer=APPLICANT if not by_agency else officer,
+                to_unit=d.receiving_unit,
+                to_officer=officer,
+                note=str(reason),
+            )
             self._save(db, dossier, wf)
             out = self._dossier(db, dossier)
-            self.hooks.call("dossier_withdrawn", dossier=out, reason=str(reason), db=db,
-                            _dossier=dossier)
+            self.hooks.call(
+                "dossier_withdrawn", dossier=out, reason=str(reason), db=db, _dossier=dossier
+            )
             return out
 
     def retry(self, dossier: str, step_id: int) -> Dossier:
@@ -446,14 +509,22 @@ class Engine(TimerCommands):
     def dossiers(self, *, status: Status | None = None) -> list[Dossier]:
         """All dossiers, or those with one status, in code order."""
         where, args = ("status = ?", [int(status)]) if status is not None else ("1", [])
-        return [Dossier.from_row(r) for r in store.rows(self.db, 
-            f"SELECT * FROM dossiers WHERE {where} ORDER BY code", args)]
+        return [
+            Dossier.from_row(r)
+            for r in store.rows(
+                self.db, f"SELECT * FROM dossiers WHERE {where} ORDER BY code", args
+            )
+        ]
 
     def steps(self, dossier: str) -> list[Step]:
         """Every step of a dossier, open and closed, in the order they opened."""
         self.dossier(dossier)
-        return [Step.from_row(r) for r in store.rows(self.db, 
-            "SELECT * FROM steps WHERE dossier = ? ORDER BY id", [dossier])]
+        return [
+            Step.from_row(r)
+            for r in store.rows(
+                self.db, "SELECT * FROM steps WHERE dossier = ? ORDER BY id", [dossier]
+            )
+        ]
 
     def step(self, dossier: str, step_id: int) -> Step:
         """One step of a dossier."""
@@ -467,21 +538,30 @@ class Engine(TimerCommands):
         if sum(x is not None for x in (unit, officer, dossier)) != 1:
             raise InvalidData("open_steps: give exactly one of unit=, officer= or dossier=")
         if dossier is not None:
-            rows = store.rows(self.db, "SELECT * FROM steps WHERE closed_at IS NULL AND "
-                              "dossier = ? ORDER BY id", [dossier])
+            rows = store.rows(
+                self.db,
+                "SELECT * FROM steps WHERE closed_at IS NULL AND dossier = ? ORDER BY id",
+                [dossier],
+            )
             if not rows:
                 self.dossier(dossier)  # an unknown code is an error, a finished one is not
         elif unit is not None:
             self.org.unit(unit)
-            rows = store.rows(self.db, 
+            rows = store.rows(
+                self.db,
                 "SELECT * FROM steps WHERE closed_at IS NULL AND unit = ? "
-                "ORDER BY due_at IS NULL, due_at, id", [unit])
+                "ORDER BY due_at IS NULL, due_at, id",
+                [unit],
+            )
         else:
             o = self.org.officer(officer or "")
-            rows = store.rows(self.db, 
+            rows = store.rows(
+                self.db,
                 "SELECT * FROM steps WHERE closed_at IS NULL AND (assignee = ? OR "
                 "(assignee IS NULL AND unit = ?) OR escalated_to = ?) "
-                "ORDER BY due_at IS NULL, due_at, id", [o.id, o.unit, o.id])
+                "ORDER BY due_at IS NULL, due_at, id",
+                [o.id, o.unit, o.id],
+            )
         return [Step.from_row(r) for r in rows]
 
     def audit_rows(self, dossier: str) -> list[dict[str, Any]]:
@@ -527,11 +607,14 @@ class Engine(TimerCommands):
         rows = list(store.rows(db, "SELECT * FROM steps WHERE id = ?", [step_id]))
         return Step.from_row(rows[0])
 
-    def _step_of(self, db: sqlite_utils.Database, dossier: str, step_id: int,
-                 check_dossier: bool = True) -> Step:
+    def _step_of(
+        self, db: sqlite_utils.Database, dossier: str, step_id: int, check_dossier: bool = True
+    ) -> Step:
         if check_dossier:
             self._dossier(db, dossier)
-        rows = list(store.rows(db, "SELECT * FROM steps WHERE id = ? AND dossier = ?", [step_id, dossier]))
+        rows = list(
+            store.rows(db, "SELECT * FROM steps WHERE id = ? AND dossier = ?", [step_id, dossier])
+        )
         if not rows:
             raise StepNotFound(f"dossier {dossier} has no step {step_id!r}")
         return Step.from_row(rows[0])
@@ -579,7 +662,9 @@ class Engine(TimerCommands):
             raise InvalidData(f"{where}: must be a mapping of field names to values")
         for k in data:
             if not isinstance(k, str) or not k.isidentifier() or k.startswith("_"):
-                raise InvalidData(f"{where}: field name {k!r} must be an identifier not starting with '_'")
+                raise InvalidData(
+                    f"{where}: field name {k!r} must be an identifier not starting with '_'"
+                )
         _json(dict(data), where)
         return dict(data)
 
@@ -603,9 +688,12 @@ class Engine(TimerCommands):
         day = now.astimezone(VN_TZ).strftime("%y%m%d")
         db.execute(
             "INSERT INTO daily_sequence (unit, day, last) VALUES (?, ?, 1) "
-            "ON CONFLICT (unit, day) DO UPDATE SET last = last + 1", [unit, day])
-        n = db.execute("SELECT last FROM daily_sequence WHERE unit = ? AND day = ?",
-                       [unit, day]).fetchone()[0]
+            "ON CONFLICT (unit, day) DO UPDATE SET last = last + 1",
+            [unit, day],
+        )
+        n = db.execute(
+            "SELECT last FROM daily_sequence WHERE unit = ? AND day = ?", [unit, day]
+        ).fetchone()[0]
         if n > 9999:
             raise LienthongError(f"unit {unit} received more than 9999 dossiers on {day}")
         return f"{unit}-{day}-{n:04d}"
@@ -622,40 +710,54 @@ class Engine(TimerCommands):
         return row
 
     def _handoff_row(
-        self, db: sqlite_utils.Database, d: Dossier, closed: Step | None, new: Step | None,
-        at: datetime, *, giver_unit: str | None = None, giver_officer: str | None = None,
+        self,
+        db: sqlite_utils.Database,
+        d: Dossier,
+        closed: Step | None,
+        new: Step | None,
+        at: datetime,
+        *,
+        giver_unit: str | None = None,
+        giver_officer: str | None = None,
         note: str | None = None,
     ) -> None:
         self._audit(
-            db, dossier=d.code, event="handoff", at=_iso(at),
+            db,
+            dossier=d.code,
+            event="handoff",
+            at=_iso(at),
             from_unit=closed.unit if closed else giver_unit,
             from_officer=(closed.closed_by if closed else giver_officer),
-            to_unit=new.unit if new else None, to_officer=new.assignee if new else None,
+            to_unit=new.unit if new else None,
+            to_officer=new.assignee if new else None,
             step_id=new.id if new else (closed.id if closed else None),
             share_minutes=new.share_minutes if new else None,
             due_at=_iso(new.due_at) if new else None,
             result_class=closed.result_class if closed else None,
             note=note or (new.name if new else "chờ nhánh song song (awaiting a parallel branch)"),
         )
-        self.hooks.call("handoff", dossier=d, from_step=closed, to_step=new, at=at, db=db,
-                        _dossier=d.code)
+        self.hooks.call(
+            "handoff", dossier=d, from_step=closed, to_step=new, at=at, db=db, _dossier=d.code
+        )
 
     # -- internals: the workflow -------------------------------------------------------------------
     def _workflow(self, db: sqlite_utils.Database, d: Dossier) -> BpmnWorkflow:
-        rev = db.execute("SELECT state_rev FROM dossiers WHERE code = ?", [d.code]).fetchone()[0]
+        row = db.execute("SELECT rev FROM dossier_states WHERE code = ?", [d.code]).fetchone()
         cached = self._workflows.get(d.code)
-        if cached is not None and cached[0] == rev:
+        if cached is not None and row is not None and cached[0] == row[0]:
             # Another Engine on the same file would have bumped the revision.
             self._workflows.move_to_end(d.code)
             return cached[1]
-        blob = db.execute("SELECT state FROM dossiers WHERE code = ?", [d.code]).fetchone()[0]
+        blob = db.execute("SELECT state FROM dossier_states WHERE code = ?", [d.code]).fetchone()[0]
         proc = self.procedure(d.procedure_version)
         return load_state(blob, proc.spec, proc.subprocess_specs, self.script_engine)
 
     def _save(self, db: sqlite_utils.Database, code: str, wf: BpmnWorkflow) -> None:
         rev = db.execute(
-            "UPDATE dossiers SET state = ?, state_rev = state_rev + 1 WHERE code = ? "
-            "RETURNING state_rev", [dump_state(wf), code]).fetchone()[0]
+            "INSERT INTO dossier_states (code, rev, state) VALUES (?, 1, ?) ON CONFLICT (code) "
+            "DO UPDATE SET rev = rev + 1, state = excluded.state RETURNING rev",
+            [code, dump_state(wf)],
+        ).fetchone()[0]
         self._workflows[code] = (rev, wf)
         self._workflows.move_to_end(code)
         while len(self._workflows) > _CACHE_SIZE:
@@ -670,7 +772,8 @@ class Engine(TimerCommands):
             wf.do_engine_steps()
         except SpiffWorkflowException as e:
             name = getattr(getattr(e, "task_spec", None), "bpmn_id", None) or getattr(
-                getattr(getattr(e, "task", None), "task_spec", None), "bpmn_id", "?")
+                getattr(getattr(e, "task", None), "task_spec", None), "bpmn_id", "?"
+            )
             detail = str(e)
             inner = getattr(e, "error", None) or e.__cause__
             if inner is not None and str(inner) not in detail:
@@ -678,11 +781,19 @@ class Engine(TimerCommands):
             raise ScriptError(f"dossier {code}: element {name!r}: {detail}") from None
 
     def _open_new_steps(
-        self, db: sqlite_utils.Database, proc: Procedure, d: Dossier, wf: BpmnWorkflow,
+        self,
+        db: sqlite_utils.Database,
+        proc: Procedure,
+        d: Dossier,
+        wf: BpmnWorkflow,
         now: datetime,
     ) -> list[Step]:
-        known = {r[0] for r in db.execute(
-            "SELECT task_id FROM steps WHERE dossier = ? AND closed_at IS NULL", [d.code])}
+        known = {
+            r[0]
+            for r in db.execute(
+                "SELECT task_id FROM steps WHERE dossier = ? AND closed_at IS NULL", [d.code]
+            )
+        }
         out = []
         # A flat scan of the task dict: SpiffWorkflow's tree iterator costs more.
         ready = TaskState.READY
@@ -694,10 +805,16 @@ class Engine(TimerCommands):
         return out
 
     def _open_step_row(
-        self, db: sqlite_utils.Database, proc: Procedure, d: Dossier, spec: StepSpec,
-        task_id: str, now: datetime,
+        self,
+        db: sqlite_utils.Database,
+        proc: Procedure,
+        d: Dossier,
+        spec: StepSpec,
+        task_id: str,
+        now: datetime,
     ) -> Step:
         unit = d.routing[spec.role]
+        due: datetime | None
         if spec.step_kind == "reception" and d.channel == Channel.ONLINE:
             due = self.calendar.add_minutes(now, sla.ONLINE_RECEPTION_MINUTES)
         elif spec.share_minutes > 0:
@@ -707,39 +824,73 @@ class Engine(TimerCommands):
         share = spec.share_minutes
         warn = sla.warn_at(now, share, self.calendar) if share > 0 else None
         row = {
-            "dossier": d.code, "task_id": task_id, "spec_id": spec.id, "name": spec.name,
-            "kind": spec.kind, "step_kind": spec.step_kind, "role": spec.role, "unit": unit,
-            "assignee": None, "status": "open", "opened_at": _iso(now), "share_minutes": share,
-            "due_at": _iso(due), "warn_at": _iso(warn), "next_escalation_at": _iso(due),
+            "dossier": d.code,
+            "task_id": task_id,
+            "spec_id": spec.id,
+            "name": spec.name,
+            "kind": spec.kind,
+            "step_kind": spec.step_kind,
+            "role": spec.role,
+            "unit": unit,
+            "assignee": None,
+            "status": "open",
+            "opened_at": _iso(now),
+            "share_minutes": share,
+            "due_at": _iso(due),
+            "warn_at": _iso(warn),
+            "next_escalation_at": _iso(due),
             "data": None,
         }
         step_id = store.insert(db, "steps", row)
-        step = Step.from_row({**row, "id": step_id, "claimed_at": None, "closed_at": None,
-                              "closed_by": None, "result_class": None, "attempts": 0,
-                              "last_error": None})
+        step = Step.from_row(
+            {
+                **row,
+                "id": step_id,
+                "claimed_at": None,
+                "closed_at": None,
+                "closed_by": None,
+                "result_class": None,
+                "attempts": 0,
+                "last_error": None,
+            }
+        )
         if spec.kind == "user":
             u = self.org.unit(unit)
             candidates = tuple(self.org.members(unit))
-            chosen = self.hooks.call("choose_assignee", dossier=d, step=step, unit=u,
-                                     candidates=candidates, _dossier=d.code)
+            chosen = self.hooks.call(
+                "choose_assignee",
+                dossier=d,
+                step=step,
+                unit=u,
+                candidates=candidates,
+                _dossier=d.code,
+            )
             if chosen is not None:
                 if chosen not in {o.id for o in candidates}:
                     raise PluginError(
-                        f"choose_assignee returned {chosen!r}, not an officer of {unit}")
+                        f"choose_assignee returned {chosen!r}, not an officer of {unit}"
+                    )
                 store.update(db, "steps", "id", step_id, {"assignee": chosen})
                 step = attrs.evolve(step, assignee=chosen)
         return step
 
     def _set(self, db: sqlite_utils.Database, d: Dossier, **values: Any) -> Dossier:
         """Store changes to a dossier's row and return the record with them applied."""
-        stored = {k: _iso(v) if isinstance(v, datetime) else int(v) if isinstance(v, Status)
-                  else v for k, v in values.items()}
+        stored = {
+            k: _iso(v) if isinstance(v, datetime) else int(v) if isinstance(v, Status) else v
+            for k, v in values.items()
+        }
         store.update(db, "dossiers", "code", d.code, stored)
         return attrs.evolve(d, **values)
 
     def _finish_step(
-        self, db: sqlite_utils.Database, proc: Procedure, d: Dossier, step: Step,
-        officer: str | None, data: Mapping[str, Any],
+        self,
+        db: sqlite_utils.Database,
+        proc: Procedure,
+        d: Dossier,
+        step: Step,
+        officer: str | None,
+        data: Mapping[str, Any],
     ) -> Dossier:
         """Close a step in the workflow and the store, open what it made ready, record the
         handoffs, and move the dossier's status on. Returns the updated dossier."""
@@ -747,24 +898,47 @@ class Engine(TimerCommands):
         wf = self._workflow(db, d)
         task = wf.get_task_from_id(UUID(step.task_id))
         if task is None or task.state != TaskState.READY:
-            raise StepClosed(f"step {step.id} ({step.name}) of {d.code} is not ready in the workflow")
+            raise StepClosed(
+                f"step {step.id} ({step.name}) of {d.code} is not ready in the workflow"
+            )
         task.data.update(data)
         self._advance(wf, d.code, task)
         result = sla.classify(now, step.due_at)
         who = officer or "system"
-        store.update(db, "steps", "id", step.id, {
-            "status": "done", "closed_at": _iso(now), "closed_by": who, "result_class": result,
-            "data": _json(dict(data), "data"), "assignee": step.assignee or officer,
-        })
-        closed = attrs.evolve(step, status="done", closed_at=now, closed_by=who,
-                              result_class=result, data=dict(data),
-                              assignee=step.assignee or officer)
+        store.update(
+            db,
+            "steps",
+            "id",
+            step.id,
+            {
+                "status": "done",
+                "closed_at": _iso(now),
+                "closed_by": who,
+                "result_class": result,
+                "data": _json(dict(data), "data"),
+                "assignee": step.assignee or officer,
+            },
+        )
+        closed = attrs.evolve(
+            step,
+            status="done",
+            closed_at=now,
+            closed_by=who,
+            result_class=result,
+            data=dict(data),
+            assignee=step.assignee or officer,
+        )
         if step.step_kind == "reception" and d.received_at is None:
             appointment = sla.appointment(proc, now, self.calendar)
-            d = self._set(db, d, received_at=now,
-                          clock_start=self.calendar.next_working_instant(now),
-                          appointment=appointment, original_appointment=appointment,
-                          apology_at=self._apology_at(appointment))
+            d = self._set(
+                db,
+                d,
+                received_at=now,
+                clock_start=self.calendar.next_working_instant(now),
+                appointment=appointment,
+                original_appointment=appointment,
+                apology_at=self._apology_at(appointment),
+            )
         if d.status in (Status.NEW, Status.ACCEPTED):
             d = self._set(db, d, status=Status.PROCESSING)
         new_steps = self._open_new_steps(db, proc, d, wf, now)
@@ -774,40 +948,92 @@ class Engine(TimerCommands):
             self._handoff_row(db, d, closed, new, now)
         if wf.completed:
             resolved = d.resolved_at or now
-            d = self._set(db, d, status=Status.RETURNED, closed_at=now, resolved_at=resolved,
-                          result_class=d.result_class or sla.classify(resolved, d.appointment),
-                          kpi_class=sla.kpi_classify(d, resolved, self.calendar))
-            self._audit(db, dossier=d.code, event="returned", at=_iso(now), from_unit=step.unit,
-                        from_officer=officer, to_unit=None, to_officer=APPLICANT,
-                        result_class=d.result_class, note="đã trả kết quả")
+            d = self._set(
+                db,
+                d,
+                status=Status.RETURNED,
+                closed_at=now,
+                resolved_at=resolved,
+                result_class=d.result_class or sla.classify(resolved, d.appointment),
+                kpi_class=sla.kpi_classify(d, resolved, self.calendar),
+            )
+            self._audit(
+                db,
+                dossier=d.code,
+                event="returned",
+                at=_iso(now),
+                from_unit=step.unit,
+                from_officer=officer,
+                to_unit=None,
+                to_officer=APPLICANT,
+                result_class=d.result_class,
+                note="đã trả kết quả",
+            )
         elif d.resolved_at is None:
-            kinds = [r[0] for r in db.execute(
-                "SELECT step_kind FROM steps WHERE dossier = ? AND closed_at IS NULL", [d.code])]
+            kinds = [
+                r[0]
+                for r in db.execute(
+                    "SELECT step_kind FROM steps WHERE dossier = ? AND closed_at IS NULL", [d.code]
+                )
+            ]
             if kinds and all(k == "return" for k in kinds):
-                d = self._set(db, d, status=Status.RESOLVED, resolved_at=now,
-                              result_class=sla.classify(now, d.appointment),
-                              kpi_class=sla.kpi_classify(d, now, self.calendar))
+                d = self._set(
+                    db,
+                    d,
+                    status=Status.RESOLVED,
+                    resolved_at=now,
+                    result_class=sla.classify(now, d.appointment),
+                    kpi_class=sla.kpi_classify(d, now, self.calendar),
+                )
         self._save(db, d.code, wf)
         if wf.completed:
             self.hooks.call("result_returned", dossier=d, db=db, _dossier=d.code)
         return d
 
-    def _refuse(self, db: sqlite_utils.Database, d: Dossier, step: Step, officer: str,
-                data: Mapping[str, Any]) -> Dossier:
+    def _refuse(
+        self,
+        db: sqlite_utils.Database,
+        d: Dossier,
+        step: Step,
+        officer: str,
+        data: Mapping[str, Any],
+    ) -> Dossier:
         reason = str(data.get("reason") or "").strip()
         if not reason:
             raise InvalidData(f"refusing {d.code}: data must give a 'reason' (Mẫu 03)")
         now = self.clock.now()
         wf = self._workflow(db, d)
         wf.cancel()
-        db.execute("UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
-                   "AND closed_at IS NULL", [_iso(now), d.code])
-        store.update(db, "steps", "id", step.id, {"status": "done", "closed_by": officer,
-                                     "data": _json(dict(data), "data")})
-        store.update(db, "dossiers", "code", d.code, {"status": int(Status.REFUSED), "closed_at": _iso(now),
-                                       "note": reason})
-        self._audit(db, dossier=d.code, event="refused", at=_iso(now), from_unit=step.unit,
-                    from_officer=officer, to_officer=APPLICANT, step_id=step.id, note=reason)
+        db.execute(
+            "UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
+            "AND closed_at IS NULL",
+            [_iso(now), d.code],
+        )
+        store.update(
+            db,
+            "steps",
+            "id",
+            step.id,
+            {"status": "done", "closed_by": officer, "data": _json(dict(data), "data")},
+        )
+        store.update(
+            db,
+            "dossiers",
+            "code",
+            d.code,
+            {"status": int(Status.REFUSED), "closed_at": _iso(now), "note": reason},
+        )
+        self._audit(
+            db,
+            dossier=d.code,
+            event="refused",
+            at=_iso(now),
+            from_unit=step.unit,
+            from_officer=officer,
+            to_officer=APPLICANT,
+            step_id=step.id,
+            note=reason,
+        )
         self._save(db, d.code, wf)
         return self._dossier(db, d.code)
 
@@ -825,10 +1051,15 @@ class Engine(TimerCommands):
             if only is not None:
                 todo = [] if only in tried else [only]
             else:
-                todo = [r[0] for r in db.execute(
-                    "SELECT id FROM steps WHERE dossier = ? AND closed_at IS NULL "
-                    "AND kind = 'service' AND status = 'open' ORDER BY id", [d.code])
-                    if r[0] not in tried]
+                todo = [
+                    r[0]
+                    for r in db.execute(
+                        "SELECT id FROM steps WHERE dossier = ? AND closed_at IS NULL "
+                        "AND kind = 'service' AND status = 'open' ORDER BY id",
+                        [d.code],
+                    )
+                    if r[0] not in tried
+                ]
             if not todo:
                 break
             step_id = todo[0]
@@ -841,11 +1072,21 @@ class Engine(TimerCommands):
                 # the state from before the attempt.
                 self._workflows.pop(d.code, None)
                 now = self.clock.now()
-                db.execute("UPDATE steps SET attempts = attempts + 1, last_error = ?, "
-                           "status = 'failed' WHERE id = ?", [str(e), step_id])
+                db.execute(
+                    "UPDATE steps SET attempts = attempts + 1, last_error = ?, "
+                    "status = 'failed' WHERE id = ?",
+                    [str(e), step_id],
+                )
                 step = self._step(db, step_id)
-                self._audit(db, dossier=d.code, event="service_failed", at=_iso(now),
-                            from_unit=step.unit, step_id=step_id, note=str(e))
+                self._audit(
+                    db,
+                    dossier=d.code,
+                    event="service_failed",
+                    at=_iso(now),
+                    from_unit=step.unit,
+                    step_id=step_id,
+                    note=str(e),
+                )
                 errors.append(e)
         return d, errors
 
@@ -856,11 +1097,19 @@ class Engine(TimerCommands):
         wf = self._workflow(db, d)
         task = wf.get_task_from_id(UUID(step.task_id))
         result = self.hooks.call(
-            "perform_operation", operation=spec.operation, dossier=d, step=step,
-            data=dict(task.data), db=db, _dossier=d.code)
+            "perform_operation",
+            operation=spec.operation,
+            dossier=d,
+            step=step,
+            data=dict(task.data),
+            db=db,
+            _dossier=d.code,
+        )
         if result is None:
             raise PluginError(
                 f"no loaded plugin performs the operation {spec.operation!r} "
-                f"(step {step_id} of {d.code})")
-        return self._finish_step(db, proc, d, step, None,
-                                 self._check_data(result, f"result of {spec.operation}"))
+                f"(step {step_id} of {d.code})"
+            )
+        return self._finish_step(
+            db, proc, d, step, None, self._check_data(result, f"result of {spec.operation}")
+        )

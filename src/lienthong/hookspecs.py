@@ -133,7 +133,13 @@ def step_overdue(dossier: Dossier, step: Step, at: datetime, db: Any) -> None:
 
 @hookspec
 def step_escalated(
-    dossier: Dossier, step: Step, level: int, unit: Unit, head: Officer | None, at: datetime, db: Any
+    dossier: Dossier,
+    step: Step,
+    level: int,
+    unit: Unit,
+    head: Officer | None,
+    at: datetime,
+    db: Any,
 ) -> None:
     """A late step went up to ``head``, the head of ``unit`` (level 1 = the step's own unit, 2 its
     parent, ...). Also called with the one-stop desk's head for a coordinating agency's late

@@ -1,8 +1,8 @@
 """Organisation: units (đơn vị) with their parent, head and deputies, and officers (cán bộ).
 
-A BPMN lane names a *role* (``lienthong:unit-role``); the organisation says which unit holds it. The
-same model takes a province's real data: load it from a TOML file of ``[[unit]]`` and ``[[officer]]``
-tables (see ``docs/organisation.md``) or build it in code.
+A BPMN lane names a *role* (``lienthong:unit-role``); the organisation says which unit holds it.
+The same model takes a province's real data: load it from a TOML file of ``[[unit]]`` and
+``[[officer]]`` tables (see ``docs/organisation.md``) or build it in code.
 """
 
 from __future__ import annotations

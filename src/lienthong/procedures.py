@@ -33,8 +33,18 @@ NS = {
 }
 PREFIX = "lienthong:"
 STEP_KINDS = ("reception", "processing", "return")
-_TASK_TAGS = ("userTask", "serviceTask", "scriptTask", "manualTask", "task", "sendTask",
-              "receiveTask", "businessRuleTask", "callActivity", "subProcess")
+_TASK_TAGS = (
+    "userTask",
+    "serviceTask",
+    "scriptTask",
+    "manualTask",
+    "task",
+    "sendTask",
+    "receiveTask",
+    "businessRuleTask",
+    "callActivity",
+    "subProcess",
+)
 
 
 @attrs.frozen
@@ -108,7 +118,7 @@ def _properties(el: Any, file: str) -> dict[str, str]:
             name, value = p.get("name", ""), p.get("value", "")
             if not name.startswith(PREFIX):
                 continue
-            key = name[len(PREFIX):]
+            key = name[len(PREFIX) :]
             if key in out and out[key] != value:
                 raise ProcedureError(
                     f"{file}: element {el.get('id')!r} (line {el.sourceline}) sets {name} twice, "
@@ -229,13 +239,17 @@ def load_procedure(
         try:
             check_script(flow.text or "True", restricted=restricted_scripts)
         except ScriptError as e:
-            raise ProcedureError(f"{_where(file, flow.getparent())}: condition refused: {e}") from None
+            raise ProcedureError(
+                f"{_where(file, flow.getparent())}: condition refused: {e}"
+            ) from None
 
     fee_text = props.get("fee")
     try:
         fee = int(fee_text) if fee_text else None
     except ValueError:
-        raise ProcedureError(f"{_where(file, proc)}: {PREFIX}fee {fee_text!r} is not an integer") from None
+        raise ProcedureError(
+            f"{_where(file, proc)}: {PREFIX}fee {fee_text!r} is not an integer"
+        ) from None
 
     spec, subprocess_specs = _spiff_spec(root, file, pid)
     for task_spec in spec.task_specs.values():

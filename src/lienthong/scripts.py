@@ -38,6 +38,13 @@ def _builtins() -> dict[str, Any]:
     return b
 
 
+_INPLACE: dict[str, Any] = {
+    "+=": lambda x, y: x + y,
+    "-=": lambda x, y: x - y,
+    "*=": lambda x, y: x * y,
+    "/=": lambda x, y: x / y,
+}
+
 _GLOBALS: dict[str, Any] = {
     "__builtins__": _builtins(),
     "_getattr_": safer_getattr,
@@ -49,12 +56,6 @@ _GLOBALS: dict[str, Any] = {
     "_inplacevar_": lambda op, x, y: _INPLACE[op](x, y),
 }
 
-_INPLACE = {
-    "+=": lambda x, y: x + y,
-    "-=": lambda x, y: x - y,
-    "*=": lambda x, y: x * y,
-    "/=": lambda x, y: x / y,
-}
 
 
 @lru_cache(maxsize=1024)
@@ -97,7 +98,10 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
     """A SpiffWorkflow script environment that runs code under RestrictedPython."""
 
     def evaluate(
-        self, expression: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None
+        self,
+        expression: str,
+        context: dict[str, Any],
+        external_context: Mapping[str, Any] | None = None,
     ) -> Any:
         g = dict(_GLOBALS)
         g.update(external_context or {})
@@ -105,7 +109,10 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
         return eval(_compile_eval(expression), g)
 
     def execute(
-        self, script: str, context: dict[str, Any], external_context: Mapping[str, Any] | None = None
+        self,
+        script: str,
+        context: dict[str, Any],
+        external_context: Mapping[str, Any] | None = None,
     ) -> bool:
         g = dict(_GLOBALS)
         g.update(external_context or {})

@@ -42,19 +42,24 @@ def control_sheet(engine: Engine, code: str) -> ControlSheet:
         at = parse_instant(r["at"])
         assert at is not None
         receiver_default = "(chờ)" if r["event"] == "handoff" else "Người nộp hồ sơ"
-        rows.append(SheetRow(
-            giver=unit_name(r["from_unit"], "Người nộp hồ sơ"),
-            receiver=unit_name(r["to_unit"], receiver_default),
-            at=at,
-            giver_officer=officer_name(r["from_officer"]),
-            receiver_officer=officer_name(r["to_officer"]),
-            result=result_label(r["result_class"]),
-            note=r["note"] if r["event"] == "handoff" else _NOTES.get(r["event"], r["note"] or ""),
-        ))
+        rows.append(
+            SheetRow(
+                giver=unit_name(r["from_unit"], "Người nộp hồ sơ"),
+                receiver=unit_name(r["to_unit"], receiver_default),
+                at=at,
+                giver_officer=officer_name(r["from_officer"]),
+                receiver_officer=officer_name(r["to_officer"]),
+                result=result_label(r["result_class"]),
+                note=r["note"]
+                if r["event"] == "handoff"
+                else _NOTES.get(r["event"], r["note"] or ""),
+            )
+        )
     resolving = sorted({s.unit for s in engine.steps(code) if s.step_kind == "processing"})
     lanes = {lane.role: lane for lane in proc.lanes.values()}
     coordinating = tuple(
-        unit_name(unit, unit) for role, unit in sorted(d.routing.items())
+        unit_name(unit, unit)
+        for role, unit in sorted(d.routing.items())
         if role in lanes and lanes[role].coordinating
     )
     lead = [u for u in resolving if unit_name(u, u) not in coordinating]

@@ -15,9 +15,9 @@ from .durations import MINUTES_PER_DAY
 from .status import ResultClass
 
 if TYPE_CHECKING:
-    from .records import Dossier
     from .calendar import WorkingCalendar
     from .procedures import Procedure
+    from .records import Dossier
 
 #: An online dossier must be accepted or returned within 8 working hours (Art 17(2)).
 ONLINE_RECEPTION_MINUTES = 8 * 60

@@ -4,12 +4,12 @@ SpiffWorkflow's default serializer writes the whole process spec into every work
 dossier already points at its procedure version, whose spec is parsed once and kept in memory, so
 lienthong stores only the task tree and data, in one of two layouts told apart by a header:
 
-- ``LT2`` (the usual one, plain JSON): a flat list of tasks in creation order — id, parent's id, spec name,
-  state, last state change, triggered, internal data, and the task's data as a difference from its
-  parent's — written and read directly, because SpiffWorkflow's generic converter registry costs
-  more than the rest of a command.
-- ``LT1``: SpiffWorkflow's own converters with the spec left out, zlib-compressed, used for workflows with
-  subprocesses or pending BPMN events, which the flat layout does not cover.
+- ``LT2`` (the usual one, plain JSON): a flat list of tasks in creation order — id, parent's id,
+  spec name, state, last state change, triggered, internal data, and the task's data as a
+  difference from its parent's — written and read directly, because SpiffWorkflow's generic
+  converter registry costs more than the rest of a command.
+- ``LT1``: SpiffWorkflow's own converters with the spec left out, zlib-compressed, used for
+  workflows with subprocesses or pending BPMN events, which the flat layout does not cover.
 
 A new layout gets a new header; the old readers stay, so stored dossiers always load.
 """
@@ -44,8 +44,11 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
         dct["bpmn_events"] = self.registry.convert(workflow.bpmn_events)
         return dct
 
-    def from_dict(  # type: ignore[override]
-        self, dct: dict[str, Any], spec: Any = None, subprocess_specs: Any = None,
+    def from_dict(
+        self,
+        dct: dict[str, Any],
+        spec: Any = None,
+        subprocess_specs: Any = None,
         script_engine: Any = None,
     ) -> BpmnWorkflow:
         workflow = self.target_class(
@@ -90,7 +93,7 @@ def load_state(
         return _load_flat(blob, spec, subprocess_specs, script_engine)
     if not blob.startswith(_HEADER):
         raise ValueError("unknown workflow state format")
-    dct = json.loads(zlib.decompress(blob[len(_HEADER):]), cls=_SERIALIZER.json_decoder_cls)
+    dct = json.loads(zlib.decompress(blob[len(_HEADER) :]), cls=_SERIALIZER.json_decoder_cls)
     wf: BpmnWorkflow = _SERIALIZER.registry.restore(
         dct, spec=spec, subprocess_specs=subprocess_specs, script_engine=script_engine
     )
@@ -112,40 +115,55 @@ _FINAL = 64 | 128 | 256  # COMPLETED, ERROR, CANCELLED: such a task never change
 
 
 def _dump_flat(wf: BpmnWorkflow) -> bytes:
-    # A task whose state is final, and whose parent's is too, writes the same row forever: keep
-    # its encoded row on the workflow object, so a command encodes only the tasks it touched.
-    cache: dict[Any, str] = wf.__dict__.setdefault("_lienthong_rows", {})
-    parts = []
+    # A task whose state is final, and whose parent's is too, has the same row forever: keep its
+    # row on the workflow object, so a command works out only the tasks it touched; then one
+    # call of the C JSON encoder writes the lot.
+    cache: dict[Any, list[Any]] = wf.__dict__.setdefault("_lienthong_rows", {})
+    rows = []
     tasks = wf.tasks
     for task in tasks.values():
         row = cache.get(task.id)
         if row is None:
             parent = tasks.get(task._parent) if task._parent is not None else None
-            if parent is None:
-                delta, gone = task.data, []
+            data = task.data
+            delta: Any
+            gone: Any
+            if not data:
+                delta, gone = 0, 0  # not yet inherited (a FUTURE task): empty
+            elif parent is None:
+                delta, gone = data, 0
             else:
-                pdata, data = parent.data, task.data
+                pdata = parent.data
                 if data == pdata:  # the usual case, compared in C
-                    delta, gone = {}, []
+                    delta, gone = {}, 0
                 else:
                     delta = {k: v for k, v in data.items() if pdata.get(k, _MISSING) != v}
-                    gone = [k for k in pdata if k not in data]
-            row = json.dumps([
-                task.id.hex, parent.id.hex if parent is not None else None,
-                task.task_spec.name, task._state, task.last_state_change, task.triggered,
-                task.internal_data or 0, delta, gone or 0,
-            ], separators=(",", ":"), ensure_ascii=False)
+                    gone = [k for k in pdata if k not in data] or 0
+            row = [
+                task.id.hex,
+                parent.id.hex if parent is not None else None,
+                task.task_spec.name,
+                task._state,
+                task.last_state_change,
+                task.triggered,
+                task.internal_data or 0,
+                delta,
+                gone,
+            ]
             if task._state & _FINAL and (parent is None or parent._state & _FINAL):
                 cache[task.id] = row
-        parts.append(row)
-    head = json.dumps({
-        "d": wf.data, "s": wf.success, "c": wf.completed,
+        rows.append(row)
+    doc = {
+        "d": wf.data,
+        "s": wf.success,
+        "c": wf.completed,
         "l": wf.last_task.id.hex if wf.last_task is not None else None,
         "r": wf.task_tree.id.hex,
-    }, separators=(",", ":"), ensure_ascii=False)
+        "t": rows,
+    }
     # Plain JSON, not compressed: zlib would cost a fifth of a command for a blob that is
     # already a tenth of SpiffWorkflow's, and SQLite's JSON functions can read it as it is.
-    return _FLAT + (head[:-1] + ',"t":[' + ",".join(parts) + "]}").encode("utf-8")
+    return _FLAT + json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
 def _load_flat(blob: bytes, spec: Any, subprocess_specs: Any, script_engine: Any) -> BpmnWorkflow:
@@ -153,7 +171,7 @@ def _load_flat(blob: bytes, spec: Any, subprocess_specs: Any, script_engine: Any
     from SpiffWorkflow.task import Task
     from SpiffWorkflow.util.task import TaskState
 
-    doc = json.loads(blob[len(_FLAT):])
+    doc = json.loads(blob[len(_FLAT) :])
     wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
     wf.tasks = {}
     specs = spec.task_specs
@@ -163,14 +181,17 @@ def _load_flat(blob: bytes, spec: Any, subprocess_specs: Any, script_engine: Any
             p = wf.tasks[UUID(hex=parent)]
             task._parent = p.id
             p._children.append(task.id)
-            data = copy.deepcopy(p.data)  # as SpiffWorkflow does: no task shares nested values
-            data.update(delta)
-            for k in gone or ():
-                data.pop(k, None)
-            task.data = data
+            if delta == 0:
+                task.data = {}  # not yet inherited
+            else:
+                data = copy.deepcopy(p.data)  # as SpiffWorkflow does: no shared nested values
+                data.update(delta)
+                for k in gone or ():
+                    data.pop(k, None)
+                task.data = data
         else:
             task._parent = None
-            task.data = dict(delta)
+            task.data = dict(delta or {})
         task.last_state_change = changed
         task.triggered = triggered
         task.internal_data = internal or {}

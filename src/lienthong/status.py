@@ -6,6 +6,7 @@ lienthong keeps the portal's numbers so that a dossier can be synchronised witho
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import ClassVar
 
 
 class Status(IntEnum):
@@ -62,4 +63,8 @@ class ResultClass:
     ON_TIME = "on_time"  # Đúng hạn
     LATE = "late"  # Quá hạn
 
-    LABELS = {EARLY: "Trước hạn", ON_TIME: "Đúng hạn", LATE: "Quá hạn"}
+    LABELS: ClassVar[dict[str, str]] = {
+        EARLY: "Trước hạn",
+        ON_TIME: "Đúng hạn",
+        LATE: "Quá hạn",
+    }

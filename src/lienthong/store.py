@@ -1,9 +1,10 @@
 """The embedded store: SQLite through sqlite-utils.
 
-Tables: ``procedures`` (one row per BPMN version), ``dossiers`` (with the SpiffWorkflow state, never
-the process definition), ``steps`` (open and closed, indexed by unit, officer and due instant),
-``daily_sequence`` (the NNNN of dossier codes), ``audit`` (append-only, hash-chained; triggers refuse
-UPDATE and DELETE). Every engine command runs in one :meth:`Store.transaction`.
+Tables: ``procedures`` (one row per BPMN version), ``dossiers``, ``dossier_states`` (each
+dossier's SpiffWorkflow state, never the process definition, kept apart so the dossier row stays
+small), ``steps`` (open and closed, indexed by unit, officer and due instant), ``daily_sequence``
+(the NNNN of dossier codes), ``audit`` (append-only, hash-chained; triggers refuse UPDATE and
+DELETE). Every engine command runs in one :meth:`Store.transaction`.
 
 The schema changes only through :data:`MIGRATIONS`, applied in order and recorded in
 ``_migrations``; each migration's docstring says what it changed.
@@ -12,10 +13,10 @@ The schema changes only through :data:`MIGRATIONS`, applied in order and recorde
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
@@ -59,7 +60,11 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
             apology_at TEXT, apology_fired INTEGER NOT NULL DEFAULT 0, apology_issued_at TEXT,
             paused_since TEXT, paused_minutes INTEGER NOT NULL DEFAULT 0,
             kpi_waiting_minutes INTEGER NOT NULL DEFAULT 0, kpi_class TEXT,
-            state BLOB, state_rev INTEGER NOT NULL DEFAULT 0
+            state_rev INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE dossier_states (
+            code TEXT PRIMARY KEY REFERENCES dossiers(code), rev INTEGER NOT NULL,
+            state BLOB NOT NULL
         );
         CREATE INDEX dossiers_apology ON dossiers(apology_at)
             WHERE closed_at IS NULL AND apology_fired = 0;
@@ -99,7 +104,7 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
             BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
-        """
+        """,
     )
 
 
@@ -131,6 +136,9 @@ class Store:
         self.db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.durability = durability
+        from . import audit
+
+        audit.install(self.db)
         self.migrate()
 
     def migrate(self) -> list[str]:
@@ -144,7 +152,7 @@ class Store:
                 continue
             with self.db.atomic():
                 fn(self.db)
-                self.db["_migrations"].insert({"name": name}, pk="name")
+                self.db.table("_migrations").insert({"name": name}, pk="name")
             applied.append(name)
         return applied
 
@@ -164,7 +172,7 @@ class Store:
 _SQL_CACHE: dict[tuple[str, tuple[str, ...], str], str] = {}
 
 
-def insert(db: sqlite_utils.Database, table: str, values: dict[str, object]) -> int:
+def insert(db: sqlite_utils.Database, table: str, values: Mapping[str, object]) -> int:
     """INSERT one row; return its rowid."""
     cols = tuple(values)
     key = (table, cols, "insert")
@@ -177,8 +185,9 @@ def insert(db: sqlite_utils.Database, table: str, values: dict[str, object]) -> 
     return rowid
 
 
-def update(db: sqlite_utils.Database, table: str, key_col: str, key: object,
-           values: dict[str, object]) -> None:
+def update(
+    db: sqlite_utils.Database, table: str, key_col: str, key: object, values: Mapping[str, object]
+) -> None:
     """UPDATE one row by its key column."""
     cols = tuple(values)
     cache_key = (table, (*cols, key_col), "update")

@@ -52,7 +52,12 @@ class TimerCommands:
 
     # -- supplements (Decree 118/2025 Art 19(5)) ----------------------------------------------
     def request_supplement(
-        self: Engine, dossier: str, *, officer: str, missing: Sequence[str], reason: str,
+        self: Engine,
+        dossier: str,
+        *,
+        officer: str,
+        missing: Sequence[str],
+        reason: str,
     ) -> Dossier:
         """Ask the applicant for missing documents (Mẫu 02; status 5).
 
@@ -70,43 +75,76 @@ class TimerCommands:
             if d.status not in (Status.PROCESSING, Status.ACCEPTED):
                 raise SlaError(f"dossier {dossier} is {d.status.label}: no supplement request now")
             o = self.org.officer(officer)
-            steps = [s for s in self._open_steps_of(db, dossier)
-                     if self.org.may_act_for(officer, s.unit)]
+            steps = [
+                s for s in self._open_steps_of(db, dossier) if self.org.may_act_for(officer, s.unit)
+            ]
             if not steps:
                 raise NotAllowed(f"officer {officer} has no open step in dossier {dossier}")
             unit = steps[0].unit
             now = self.clock.now()
-            first = db.execute("SELECT min(opened_at) FROM steps WHERE dossier = ? AND unit = ?",
-                               [dossier, unit]).fetchone()[0]
+            first = db.execute(
+                "SELECT min(opened_at) FROM steps WHERE dossier = ? AND unit = ?", [dossier, unit]
+            ).fetchone()[0]
             got = parse_instant(first) or now
             used = self.calendar.between(got, now)
             if used > self.supplement_window:
                 raise SlaError(
                     f"dossier {dossier}: unit {unit} received it {used} working minutes ago; a "
                     f"supplement may be requested only within {self.supplement_window} "
-                    "(Decree 118/2025 Art 19(5))")
-            asked = db.execute("SELECT count(*) FROM audit WHERE dossier = ? AND "
-                               "event = 'supplement_requested' AND from_unit = ?",
-                               [dossier, unit]).fetchone()[0]
+                    "(Decree 118/2025 Art 19(5))"
+                )
+            asked = db.execute(
+                "SELECT count(*) FROM audit WHERE dossier = ? AND "
+                "event = 'supplement_requested' AND from_unit = ?",
+                [dossier, unit],
+            ).fetchone()[0]
             if asked >= self.supplements_per_unit:
-                raise SlaError(f"dossier {dossier}: unit {unit} already asked for a supplement "
-                               f"(at most {self.supplements_per_unit} per unit)")
+                raise SlaError(
+                    f"dossier {dossier}: unit {unit} already asked for a supplement "
+                    f"(at most {self.supplements_per_unit} per unit)"
+                )
             close_at = now + timedelta(days=sla.SUPPLEMENT_CLOSE_DAYS)
-            store.update(db, "dossiers", "code", dossier, {
-                "status": int(Status.SUPPLEMENT_REQUESTED), "supplements": d.supplements + 1,
-                "supplement_requested_at": _iso(now), "supplement_close_at": _iso(close_at)})
-            request = {"missing": list(missing), "reason": reason, "officer": officer,
-                       "unit": unit, "requested_at": _iso(now)}
-            self._audit(db, dossier=dossier, event="supplement_requested", at=_iso(now),
-                        from_unit=unit, from_officer=o.id, to_officer="Người nộp hồ sơ",
-                        note=reason, data=request)
+            store.update(
+                db,
+                "dossiers",
+                "code",
+                dossier,
+                {
+                    "status": int(Status.SUPPLEMENT_REQUESTED),
+                    "supplements": d.supplements + 1,
+                    "supplement_requested_at": _iso(now),
+                    "supplement_close_at": _iso(close_at),
+                },
+            )
+            request = {
+                "missing": list(missing),
+                "reason": reason,
+                "officer": officer,
+                "unit": unit,
+                "requested_at": _iso(now),
+            }
+            self._audit(
+                db,
+                dossier=dossier,
+                event="supplement_requested",
+                at=_iso(now),
+                from_unit=unit,
+                from_officer=o.id,
+                to_officer="Người nộp hồ sơ",
+                note=reason,
+                data=request,
+            )
             out = self._dossier(db, dossier)
-            self.hooks.call("supplement_requested", dossier=out, request=request, db=db,
-                            _dossier=dossier)
+            self.hooks.call(
+                "supplement_requested", dossier=out, request=request, db=db, _dossier=dossier
+            )
             return out
 
     def receive_supplement(
-        self: Engine, dossier: str, *, officer: str | None = None,
+        self: Engine,
+        dossier: str,
+        *,
+        officer: str | None = None,
         documents: Sequence[str] = (),
     ) -> Dossier:
         """The complete supplement arrived: back to status 4, and the legal deadline restarts in
@@ -114,27 +152,50 @@ class TimerCommands:
         with self._command(dossier) as db:
             d = self._open_dossier(db, dossier)
             if d.status != Status.SUPPLEMENT_REQUESTED:
-                raise SlaError(f"dossier {dossier} is not waiting for a supplement "
-                               f"({d.status.label})")
+                raise SlaError(
+                    f"dossier {dossier} is not waiting for a supplement ({d.status.label})"
+                )
             now = self.clock.now()
             proc = self.procedure(d.procedure_version)
-            asked = parse_instant(db.execute(
-                "SELECT supplement_requested_at FROM dossiers WHERE code = ?",
-                [dossier]).fetchone()[0]) or now
+            asked = (
+                parse_instant(
+                    db.execute(
+                        "SELECT supplement_requested_at FROM dossiers WHERE code = ?", [dossier]
+                    ).fetchone()[0]
+                )
+                or now
+            )
             appointment = sla.appointment(proc, now, self.calendar)
-            store.update(db, "dossiers", "code", dossier, {
-                "status": int(Status.PROCESSING), "appointment": _iso(appointment),
-                "apology_at": _iso(self._apology_at(appointment)), "apology_fired": 0,
-                "supplement_close_at": None, "clock_start": _iso(
-                    self.calendar.next_working_instant(now)),
-                "kpi_waiting_minutes": d.kpi_waiting_minutes + self.calendar.between(asked, now)})
+            store.update(
+                db,
+                "dossiers",
+                "code",
+                dossier,
+                {
+                    "status": int(Status.PROCESSING),
+                    "appointment": _iso(appointment),
+                    "apology_at": _iso(self._apology_at(appointment)),
+                    "apology_fired": 0,
+                    "supplement_close_at": None,
+                    "clock_start": _iso(self.calendar.next_working_instant(now)),
+                    "kpi_waiting_minutes": d.kpi_waiting_minutes
+                    + self.calendar.between(asked, now),
+                },
+            )
             for s in self._open_steps_of(db, dossier):
                 self._retime_step(db, s, now, s.share_minutes, appointment)
-            self._audit(db, dossier=dossier, event="supplement_received", at=_iso(now),
-                        from_officer="Người nộp hồ sơ", to_unit=d.receiving_unit,
-                        to_officer=officer, due_at=_iso(appointment),
-                        note="nhận đủ hồ sơ bổ sung; thời hạn tính lại từ đầu",
-                        data={"documents": list(documents)})
+            self._audit(
+                db,
+                dossier=dossier,
+                event="supplement_received",
+                at=_iso(now),
+                from_officer="Người nộp hồ sơ",
+                to_unit=d.receiving_unit,
+                to_officer=officer,
+                due_at=_iso(appointment),
+                note="nhận đủ hồ sơ bổ sung; thời hạn tính lại từ đầu",
+                data={"documents": list(documents)},
+            )
             out = self._dossier(db, dossier)
             self.hooks.call("supplement_received", dossier=out, at=now, db=db, _dossier=dossier)
             return out
@@ -148,11 +209,22 @@ class TimerCommands:
                 raise SlaError(f"dossier {dossier} is {d.status.label}: cannot pause it now")
             self.org.officer(officer)
             now = self.clock.now()
-            store.update(db, "dossiers", "code", dossier, {"status": int(Status.FINANCIAL_OBLIGATION),
-                                            "paused_since": _iso(now)})
-            self._audit(db, dossier=dossier, event="obligation_started", at=_iso(now),
-                        from_officer=officer, to_officer="Người nộp hồ sơ",
-                        note=note or "chờ thực hiện nghĩa vụ tài chính")
+            store.update(
+                db,
+                "dossiers",
+                "code",
+                dossier,
+                {"status": int(Status.FINANCIAL_OBLIGATION), "paused_since": _iso(now)},
+            )
+            self._audit(
+                db,
+                dossier=dossier,
+                event="obligation_started",
+                at=_iso(now),
+                from_officer=officer,
+                to_officer="Người nộp hồ sơ",
+                note=note or "chờ thực hiện nghĩa vụ tài chính",
+            )
             return self._dossier(db, dossier)
 
     def end_obligation(self: Engine, dossier: str, *, officer: str | None = None) -> Dossier:
@@ -164,13 +236,22 @@ class TimerCommands:
             now = self.clock.now()
             p = self.calendar.between(d.paused_since, now)
             appointment = self.calendar.add_minutes(d.appointment, p) if d.appointment else None
-            store.update(db, "dossiers", "code", dossier, {
-                "status": int(Status.PROCESSING), "paused_since": None,
-                "paused_minutes": d.paused_minutes + p,
-                "kpi_waiting_minutes": d.kpi_waiting_minutes + p,
-                "appointment": _iso(appointment),
-                "apology_at": _iso(self._apology_at(appointment)) if not d.apology_issued_at
-                else None})
+            store.update(
+                db,
+                "dossiers",
+                "code",
+                dossier,
+                {
+                    "status": int(Status.PROCESSING),
+                    "paused_since": None,
+                    "paused_minutes": d.paused_minutes + p,
+                    "kpi_waiting_minutes": d.kpi_waiting_minutes + p,
+                    "appointment": _iso(appointment),
+                    "apology_at": _iso(self._apology_at(appointment))
+                    if not d.apology_issued_at
+                    else None,
+                },
+            )
             for s in self._open_steps_of(db, dossier):
                 shift = {}
                 for col in ("due_at", "warn_at", "next_escalation_at"):
@@ -179,15 +260,27 @@ class TimerCommands:
                         shift[col] = _iso(self.calendar.add_minutes(old, p))
                 if shift:
                     store.update(db, "steps", "id", s.id, shift)
-            self._audit(db, dossier=dossier, event="obligation_ended", at=_iso(now),
-                        from_officer="Người nộp hồ sơ", to_officer=officer,
-                        due_at=_iso(appointment),
-                        note=f"tạm dừng {p} phút làm việc", data={"paused_minutes": p})
+            self._audit(
+                db,
+                dossier=dossier,
+                event="obligation_ended",
+                at=_iso(now),
+                from_officer="Người nộp hồ sơ",
+                to_officer=officer,
+                due_at=_iso(appointment),
+                note=f"tạm dừng {p} phút làm việc",
+                data={"paused_minutes": p},
+            )
             return self._dossier(db, dossier)
 
     # -- the apology and new appointment (Art 19(6), Mẫu 04) -----------------------------------
     def apologise(
-        self: Engine, dossier: str, *, officer: str, reason: str, new_appointment: datetime,
+        self: Engine,
+        dossier: str,
+        *,
+        officer: str,
+        reason: str,
+        new_appointment: datetime,
     ) -> Dossier:
         """The resolving unit's head apologises and sets a new appointment, once per dossier."""
         if not reason or not reason.strip():
@@ -200,34 +293,63 @@ class TimerCommands:
                 raise SlaError(
                     f"dossier {dossier}: an apology with a new appointment was already issued on "
                     f"{d.apology_issued_at.isoformat()}; the appointment may be reset only once "
-                    "(Decree 118/2025 Art 19(6))")
+                    "(Decree 118/2025 Art 19(6))"
+                )
             units = {s.unit for s in self._open_steps_of(db, dossier)}
             heads = {u: self.org.unit(u) for u in units}
-            signer_units = [u for u, unit in heads.items()
-                            if officer == unit.head or officer in unit.deputies]
+            signer_units = [
+                u for u, unit in heads.items() if officer == unit.head or officer in unit.deputies
+            ]
             if not signer_units:
                 raise NotAllowed(
                     f"apologise {dossier}: {officer} is not the head or a deputy of a unit with "
-                    f"open work on it ({', '.join(sorted(units)) or 'none'})")
+                    f"open work on it ({', '.join(sorted(units)) or 'none'})"
+                )
             if d.appointment is not None and new_appointment <= d.appointment:
                 raise InvalidData(
                     f"apologise {dossier}: the new appointment {new_appointment.isoformat()} is "
-                    f"not after the current one {d.appointment.isoformat()}")
+                    f"not after the current one {d.appointment.isoformat()}"
+                )
             now = self.clock.now()
             late = d.apology_at is not None and now > d.apology_at
-            store.update(db, "dossiers", "code", dossier, {
-                "appointment": _iso(new_appointment), "apology_issued_at": _iso(now),
-                "apology_at": None, "apology_fired": 1})
-            self._audit(db, dossier=dossier, event="apology", at=_iso(now),
-                        from_unit=signer_units[0], from_officer=officer,
-                        to_officer="Người nộp hồ sơ", due_at=_iso(new_appointment),
-                        note=reason + (" (muộn hơn 1 ngày làm việc trước hạn)" if late else ""),
-                        data={"reason": reason, "old_appointment": _iso(d.appointment),
-                              "new_appointment": _iso(new_appointment)})
+            store.update(
+                db,
+                "dossiers",
+                "code",
+                dossier,
+                {
+                    "appointment": _iso(new_appointment),
+                    "apology_issued_at": _iso(now),
+                    "apology_at": None,
+                    "apology_fired": 1,
+                },
+            )
+            self._audit(
+                db,
+                dossier=dossier,
+                event="apology",
+                at=_iso(now),
+                from_unit=signer_units[0],
+                from_officer=officer,
+                to_officer="Người nộp hồ sơ",
+                due_at=_iso(new_appointment),
+                note=reason + (" (muộn hơn 1 ngày làm việc trước hạn)" if late else ""),
+                data={
+                    "reason": reason,
+                    "old_appointment": _iso(d.appointment),
+                    "new_appointment": _iso(new_appointment),
+                },
+            )
             out = self._dossier(db, dossier)
-            self.hooks.call("apology_issued", dossier=out, reason=reason,
-                            new_appointment=new_appointment, signed_by=officer, db=db,
-                            _dossier=dossier)
+            self.hooks.call(
+                "apology_issued",
+                dossier=out,
+                reason=reason,
+                new_appointment=new_appointment,
+                signed_by=officer,
+                db=db,
+                _dossier=dossier,
+            )
             return out
 
     # -- tick ----------------------------------------------------------------------------------
@@ -255,20 +377,27 @@ class TimerCommands:
         for r in db.execute(
             "SELECT s.warn_at, s.id FROM steps s JOIN dossiers d ON d.code = s.dossier "
             f"WHERE s.closed_at IS NULL AND s.warn_at <= ? AND d.status NOT IN ({paused})",
-            [stamp]):
+            [stamp],
+        ):
             out.append((r[0], "warning", r[1]))
         for r in db.execute(
             "SELECT s.next_escalation_at, s.id FROM steps s JOIN dossiers d ON d.code = s.dossier "
             "WHERE s.closed_at IS NULL AND s.next_escalation_at <= ? "
-            f"AND d.status NOT IN ({paused})", [stamp]):
+            f"AND d.status NOT IN ({paused})",
+            [stamp],
+        ):
             out.append((r[0], "escalation", r[1]))
         for r in db.execute(
             "SELECT apology_at, code FROM dossiers WHERE closed_at IS NULL AND apology_fired = 0 "
-            f"AND apology_at <= ? AND status NOT IN ({paused})", [stamp]):
+            f"AND apology_at <= ? AND status NOT IN ({paused})",
+            [stamp],
+        ):
             out.append((r[0], "apology_required", r[1]))
         for r in db.execute(
             "SELECT supplement_close_at, code FROM dossiers WHERE closed_at IS NULL "
-            "AND supplement_close_at <= ?", [stamp]):
+            "AND supplement_close_at <= ?",
+            [stamp],
+        ):
             out.append((r[0], "supplement_expired", r[1]))
         out.sort(key=lambda a: (a[0], a[1], str(a[2])))
         return out
@@ -281,12 +410,27 @@ class TimerCommands:
                 return []
             store.update(db, "steps", "id", step_id, {"warn_at": None})
             d = self._dossier(db, s.dossier)
-            self._audit(db, dossier=s.dossier, event="warning", at=at_text, from_unit=s.unit,
-                        to_unit=s.unit, to_officer=s.assignee, step_id=s.id,
-                        share_minutes=s.share_minutes, due_at=_iso(s.due_at),
-                        note=f"sắp đến hạn: {s.name}")
-            self.hooks.call("step_warning", dossier=d, step=self._step(db, step_id), at=at,
-                            db=db, _dossier=s.dossier)
+            self._audit(
+                db,
+                dossier=s.dossier,
+                event="warning",
+                at=at_text,
+                from_unit=s.unit,
+                to_unit=s.unit,
+                to_officer=s.assignee,
+                step_id=s.id,
+                share_minutes=s.share_minutes,
+                due_at=_iso(s.due_at),
+                note=f"sắp đến hạn: {s.name}",
+            )
+            self.hooks.call(
+                "step_warning",
+                dossier=d,
+                step=self._step(db, step_id),
+                at=at,
+                db=db,
+                _dossier=s.dossier,
+            )
         return [(at, "warning", s.dossier, step_id)]
 
     def _fire_escalation(self: Engine, step_id: int, at_text: str) -> list[Any]:
@@ -301,40 +445,95 @@ class TimerCommands:
             chain = [s.unit, *self.org.ancestors(s.unit)]
             unit = self.org.unit(chain[level - 1])
             head = self.org.officers.get(unit.head) if unit.head else None
-            nxt = (self.calendar.add_minutes(at, self.calendar.minutes_per_day)
-                   if level < len(chain) else None)
-            store.update(db, "steps", "id", step_id, {
-                "escalation_level": level, "escalated_to": head.id if head else s.escalated_to,
-                "next_escalation_at": _iso(nxt)})
+            nxt = (
+                self.calendar.add_minutes(at, self.calendar.minutes_per_day)
+                if level < len(chain)
+                else None
+            )
+            store.update(
+                db,
+                "steps",
+                "id",
+                step_id,
+                {
+                    "escalation_level": level,
+                    "escalated_to": head.id if head else s.escalated_to,
+                    "next_escalation_at": _iso(nxt),
+                },
+            )
             if level == 1:
-                self._audit(db, dossier=d.code, event="overdue", at=at_text, from_unit=s.unit,
-                            step_id=s.id, share_minutes=s.share_minutes, due_at=_iso(s.due_at),
-                            note=f"quá hạn: {s.name}")
+                self._audit(
+                    db,
+                    dossier=d.code,
+                    event="overdue",
+                    at=at_text,
+                    from_unit=s.unit,
+                    step_id=s.id,
+                    share_minutes=s.share_minutes,
+                    due_at=_iso(s.due_at),
+                    note=f"quá hạn: {s.name}",
+                )
                 self.hooks.call("step_overdue", dossier=d, step=s, at=at, db=db, _dossier=d.code)
             step = self._step(db, step_id)
-            self._audit(db, dossier=d.code, event="escalated", at=at_text, from_unit=s.unit,
-                        to_unit=unit.code, to_officer=head.id if head else None, step_id=s.id,
-                        share_minutes=s.share_minutes, due_at=_iso(s.due_at),
-                        note=f"chuyển lên cấp {level}: {unit.name}", data={"level": level})
-            self.hooks.call("step_escalated", dossier=d, step=step, level=level, unit=unit,
-                            head=head, at=at, db=db, _dossier=d.code)
+            self._audit(
+                db,
+                dossier=d.code,
+                event="escalated",
+                at=at_text,
+                from_unit=s.unit,
+                to_unit=unit.code,
+                to_officer=head.id if head else None,
+                step_id=s.id,
+                share_minutes=s.share_minutes,
+                due_at=_iso(s.due_at),
+                note=f"chuyển lên cấp {level}: {unit.name}",
+                data={"level": level},
+            )
+            self.hooks.call(
+                "step_escalated",
+                dossier=d,
+                step=step,
+                level=level,
+                unit=unit,
+                head=head,
+                at=at,
+                db=db,
+                _dossier=d.code,
+            )
             fired.append((at, "escalated", d.code, step_id))
             proc = self.procedure(d.procedure_version)
             lane_role = proc.steps[s.spec_id].role
-            coordinating = any(lane.coordinating and lane.role == lane_role
-                               for lane in proc.lanes.values())
+            coordinating = any(
+                lane.coordinating and lane.role == lane_role for lane in proc.lanes.values()
+            )
             if level == 1 and coordinating:
                 desk = self.org.unit(d.receiving_unit)
                 desk_head = self.org.officers.get(desk.head) if desk.head else None
-                self._audit(db, dossier=d.code, event="escalated", at=at_text,
-                            from_unit=s.unit, to_unit=desk.code,
-                            to_officer=desk_head.id if desk_head else None, step_id=s.id,
-                            due_at=_iso(s.due_at),
-                            note="cơ quan phối hợp trả lời muộn: báo cáo người đứng đầu "
-                                 "Bộ phận Một cửa (Art 19(4)(c))",
-                            data={"level": level, "one_stop_desk": True})
-                self.hooks.call("step_escalated", dossier=d, step=step, level=level, unit=desk,
-                                head=desk_head, at=at, db=db, _dossier=d.code)
+                self._audit(
+                    db,
+                    dossier=d.code,
+                    event="escalated",
+                    at=at_text,
+                    from_unit=s.unit,
+                    to_unit=desk.code,
+                    to_officer=desk_head.id if desk_head else None,
+                    step_id=s.id,
+                    due_at=_iso(s.due_at),
+                    note="cơ quan phối hợp trả lời muộn: báo cáo người đứng đầu "
+                    "Bộ phận Một cửa (Art 19(4)(c))",
+                    data={"level": level, "one_stop_desk": True},
+                )
+                self.hooks.call(
+                    "step_escalated",
+                    dossier=d,
+                    step=step,
+                    level=level,
+                    unit=desk,
+                    head=desk_head,
+                    at=at,
+                    db=db,
+                    _dossier=d.code,
+                )
         return fired
 
     def _fire_apology_required(self: Engine, code: str, at_text: str) -> list[Any]:
@@ -350,12 +549,19 @@ class TimerCommands:
                 return []
             unit = self.org.unit(steps[0].unit)
             head = self.org.officers.get(unit.head) if unit.head else None
-            self._audit(db, dossier=code, event="apology_required", at=at_text,
-                        from_unit=unit.code, to_officer=head.id if head else None,
-                        due_at=_iso(d.appointment),
-                        note="còn 1 ngày làm việc: cần văn bản xin lỗi và hẹn lại (Mẫu 04)")
-            self.hooks.call("apology_required", dossier=d, unit=unit, head=head, at=at, db=db,
-                            _dossier=code)
+            self._audit(
+                db,
+                dossier=code,
+                event="apology_required",
+                at=at_text,
+                from_unit=unit.code,
+                to_officer=head.id if head else None,
+                due_at=_iso(d.appointment),
+                note="còn 1 ngày làm việc: cần văn bản xin lỗi và hẹn lại (Mẫu 04)",
+            )
+            self.hooks.call(
+                "apology_required", dossier=d, unit=unit, head=head, at=at, db=db, _dossier=code
+            )
         return [(at, "apology_required", code, None)]
 
     def _fire_supplement_expired(self: Engine, code: str, at_text: str) -> list[Any]:
@@ -367,25 +573,64 @@ class TimerCommands:
                 return []
             wf = self._workflow(db, d)
             wf.cancel()
-            db.execute("UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
-                       "AND closed_at IS NULL", [at_text, code])
-            store.update(db, "dossiers", "code", code, {"status": int(Status.STOPPED), "closed_at": at_text,
-                                         "supplement_close_at": None,
-                                         "note": "không bổ sung hồ sơ trong 15 ngày"})
-            self._audit(db, dossier=code, event="supplement_expired", at=at_text,
-                        to_unit=d.receiving_unit,
-                        note="quá 15 ngày không bổ sung: dừng giải quyết hồ sơ")
+            db.execute(
+                "UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
+                "AND closed_at IS NULL",
+                [at_text, code],
+            )
+            store.update(
+                db,
+                "dossiers",
+                "code",
+                code,
+                {
+                    "status": int(Status.STOPPED),
+                    "closed_at": at_text,
+                    "supplement_close_at": None,
+                    "note": "không bổ sung hồ sơ trong 15 ngày",
+                },
+            )
+            self._audit(
+                db,
+                dossier=code,
+                event="supplement_expired",
+                at=at_text,
+                to_unit=d.receiving_unit,
+                note="quá 15 ngày không bổ sung: dừng giải quyết hồ sơ",
+            )
             self._save(db, code, wf)
         return [(at, "supplement_expired", code, None)]
 
     # -- helpers -------------------------------------------------------------------------------
     def _open_steps_of(self: Engine, db: sqlite_utils.Database, dossier: str) -> list[Step]:
-        return [Step.from_row(r) for r in store.rows(db, 
-            "SELECT * FROM steps WHERE dossier = ? AND closed_at IS NULL ORDER BY id", [dossier])]
+        return [
+            Step.from_row(r)
+            for r in store.rows(
+                db,
+                "SELECT * FROM steps WHERE dossier = ? AND closed_at IS NULL ORDER BY id",
+                [dossier],
+            )
+        ]
 
-    def _retime_step(self: Engine, db: sqlite_utils.Database, s: Step, start: datetime,
-                     share: int, appointment: datetime | None) -> None:
+    def _retime_step(
+        self: Engine,
+        db: sqlite_utils.Database,
+        s: Step,
+        start: datetime,
+        share: int,
+        appointment: datetime | None,
+    ) -> None:
         due = sla.step_due(start, share, self.calendar) if share > 0 else appointment
-        store.update(db, "steps", "id", s.id, {
-            "due_at": _iso(due), "warn_at": _iso(sla.warn_at(start, share, self.calendar)),
-            "next_escalation_at": _iso(due), "escalation_level": 0, "escalated_to": None})
+        store.update(
+            db,
+            "steps",
+            "id",
+            s.id,
+            {
+                "due_at": _iso(due),
+                "warn_at": _iso(sla.warn_at(start, share, self.calendar)),
+                "next_escalation_at": _iso(due),
+                "escalation_level": 0,
+                "escalated_to": None,
+            },
+        )
