@@ -19,7 +19,7 @@ import attrs
 
 from .clock import VN_TZ, FixedClock
 from .engine import Engine
-from .errors import LienthongError
+from .errors import LienthongError, SlaError
 from .org import Organisation
 from .status import Channel, ResultClass, Status
 
@@ -112,6 +112,7 @@ def run_demo(
     arrivals.sort()
 
     finish_at: dict[int, datetime] = {}
+    waits: dict[str, tuple[str, datetime]] = {}
     tick = timedelta(minutes=30)
     now = start
     ai = 0
@@ -125,26 +126,26 @@ def run_demo(
                 [Channel.DIRECT, Channel.ONLINE, Channel.POSTAL], weights=mix[code][1]
             )[0]
             proc = procs[code]
+            born = (arrivals[ai] - timedelta(days=rng.randint(3, 50))).date().isoformat()
+            family = _name(rng)
             engine.receive(
                 code,
-                applicant={
-                    "name": _name(rng),
-                    "phone": f"09{rng.randint(10**7, 10**8 - 1)}",
-                    "address": "xã Tân Mẫu, Tỉnh Mẫu",
-                    "child_birth_date": (arrivals[ai] - timedelta(days=rng.randint(3, 50)))
-                    .date()
-                    .isoformat(),
-                },
+                applicant={"name": family, "phone": f"09{rng.randint(10**7, 10**8 - 1)}",
+                           "address": "thôn Đông, xã Tân Mẫu, Tỉnh Mẫu"},
                 receiving_unit=desk.code,
                 documents=list(proc.required_documents),
                 channel=channel,
                 officer=rng.choice(desk_officers) if channel != Channel.ONLINE else None,
+                # The child of the liên thông birth group: the card and residence plugins
+                # need their name and birth date.
+                data={"child": {"name": family.split()[0] + " " + _name(rng).split(" ", 1)[1],
+                                "birth_date": born}} if code == "233448" else None,
             )
             received += 1
             ai += 1
         clock.set(now)
         if engine.calendar.is_working_time(now):
-            _work(engine, rng, now, finish_at, slow_share)
+            _work(engine, rng, now, finish_at, slow_share, waits)
         report_ = engine.tick(now)
         for _at, kind, code, _step in report_.actions:
             if kind == "apology_required":
@@ -162,8 +163,20 @@ def _work(
     now: datetime,
     finish_at: dict[int, datetime],
     slow_share: float,
+    waits: dict[str, tuple[str, datetime]],
 ) -> None:
-    """Each open user step gets a planned finish when first seen; complete those now due."""
+    """Each open user step gets a planned finish when first seen; complete those now due.
+
+    Some dossiers wait on the applicant: a supplement (Mẫu 02) asked at the first processing
+    step, and, for land transfers, the payment of the tax the tax office notified (a pause).
+    """
+    for code, (kind, until) in list(waits.items()):
+        if until <= now:
+            if kind == "supplement":
+                engine.receive_supplement(code)
+            else:
+                engine.end_obligation(code)
+            del waits[code]
     rows = list(
         engine.db.query(
             "SELECT id, dossier, unit, assignee, escalated_to, share_minutes, opened_at, spec_id, "
@@ -187,12 +200,37 @@ def _work(
             or rng.choice([o.id for o in engine.org.members(r["unit"])])
         )
         d = engine.dossier(r["dossier"])
+        if d.code in waits:
+            continue
         proc = engine.procedure(d.procedure_version)
+        if (r["step_kind"] == "processing" and d.supplements == 0 and rng.random() < 0.08
+                and _first_processing(engine, d.code, r["id"])):
+            try:
+                engine.request_supplement(d.code, officer=officer, missing=["giay_to_bo_sung"],
+                                          reason="Thành phần hồ sơ chưa đầy đủ, cần bổ sung")
+            except SlaError:
+                pass  # past the 3-working-day window: the officer goes on with what there is
+            else:
+                waits[d.code] = ("supplement", engine.calendar.add(now, days=rng.randint(1, 4)))
+                finish_at.pop(r["id"], None)
+                continue
         data = _step_data(proc.steps[r["spec_id"]], rng, d.code)
         if r["step_kind"] == "reception" and d.channel == Channel.ONLINE and rng.random() < 0.03:
             data = {"accepted": False, "reason": "Hồ sơ không thuộc thẩm quyền giải quyết"}
         engine.claim(d.code, r["id"], officer) if not r["assignee"] else None
-        engine.complete(d.code, r["id"], officer, data)
+        d = engine.complete(d.code, r["id"], officer, data)
+        if r["spec_id"] == "financial_obligation" and not d.is_closed:
+            engine.start_obligation(d.code, officer=officer,
+                                    note="Thông báo nộp thuế thu nhập cá nhân, lệ phí trước bạ")
+            waits[d.code] = ("obligation", engine.calendar.add(now, days=rng.uniform(0.5, 5)))
+
+
+def _first_processing(engine: Engine, code: str, step_id: int) -> bool:
+    """The step is the dossier's first processing step (where a missing paper is noticed)."""
+    first = engine.db.execute(
+        "SELECT min(id) FROM steps WHERE dossier = ? AND step_kind = 'processing'", [code]
+    ).fetchone()[0]
+    return bool(first == step_id)
 
 
 def _apologise(

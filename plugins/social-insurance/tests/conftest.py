@@ -14,6 +14,7 @@ from lienthong import VN_TZ, Engine, FixedClock, Organisation, hookimpl
 
 PROCESS = "khai-sinh-thuong-tru-bhyt.bpmn"
 DEMO_ORG = resources.files("lienthong") / "data" / "demo-org.toml"
+APPLICANT = {"name": "Nguyễn Văn An", "address": "Thôn 1, xã Tân Mẫu"}
 
 
 def find_process(name: str = PROCESS) -> Path:
@@ -66,14 +67,16 @@ def run(clock: FixedClock) -> Callable[..., str]:
 def run_dossier(
     engine: Engine, clock: FixedClock, *, data: Mapping[str, Any] | None = None,
     step_data: Mapping[str, Mapping[str, Any]] | None = None,
+    applicant: Mapping[str, Any] | None = None, channel: int = 1, until: str | None = None,
 ) -> str:
     """Receive a khai sinh dossier and complete every open user step with an officer of its
-    unit until the dossier is closed or only service steps are left. Returns the code."""
+    unit until the dossier is closed, only service steps are left, or the step ``until`` is
+    open. Returns the code."""
     proc = engine.procedure("233448")
     desk = engine.org.units_with_role("one-stop-desk")[0].code
     d = engine.receive(
-        proc.code, applicant={"name": "Nguyễn Văn An", "address": "Thôn 1, xã Tân Mẫu"},
-        receiving_unit=desk, documents=proc.required_documents, data=data or {},
+        proc.code, applicant=applicant or APPLICANT, receiving_unit=desk,
+        documents=proc.required_documents, data=data or {}, channel=channel,
     )
     defaults = {
         "register_birth": {"birth_certificate_no": "15/2025"},
@@ -85,6 +88,8 @@ def run_dossier(
         if not open_user:
             break
         step = open_user[0]
+        if step.spec_id == until:
+            break
         clock.advance(minutes=30)
         officer = engine.org.members(step.unit)[-1].id
         engine.complete(d.code, step.id, officer, defaults.get(step.spec_id, {}))

@@ -123,10 +123,31 @@ def test_a_child_of_six_gets_no_te_card(make_engine, run):
         engine.retry(code, step.id)
 
 
-def test_the_child_name_is_required(make_engine, run):
+def test_child_data_from_the_applicants_declaration(make_engine, run):
+    engine = make_engine(si)
+    code = run(engine, applicant={"name": "Nguyễn Văn An", "address": "Thôn 1, xã Tân Mẫu",
+                                  "child_name": "Nguyễn Văn Bé",
+                                  "child_birth_date": "20/02/2025"})
+    assert issue_step(engine, code).data["card_valid_until"] == "2031-02-19"
+    assert si.issued_card(engine.db, code)["child_name"] == "Nguyễn Văn Bé"
+
+
+def test_without_a_birth_date_the_card_has_no_end(make_engine, run):
+    engine = make_engine(si)
+    code = run(engine)  # only the birth certificate number identifies the child
+    assert engine.dossier(code).status == Status.RETURNED
+    assert issue_step(engine, code).data["card_valid_until"] is None
+    assert si.issued_card(engine.db, code)["child_name"] is None
+
+
+def test_something_must_identify_the_child(make_engine, run):
     engine = make_engine(si)
     code = run(engine)
-    assert "child's name is missing" in issue_step(engine, code).last_error
+    dossier, step = engine.dossier(code), issue_step(engine, code)
+    with engine.store.transaction() as db, pytest.raises(ValueError,
+                                                          match="nothing identifies the child"):
+        si.perform_operation(operation=si.OPERATION, dossier=dossier, step=step,
+                             data={"applicant": {"name": "Nguyễn Văn An"}}, db=db)
 
 
 def test_province_code_from_the_environment_or_the_object(make_engine, run, monkeypatch):

@@ -47,6 +47,7 @@ __all__ = [
     "card_valid_until",
     "check_bhxh_code",
     "check_card_number",
+    "child_data",
     "issued_card",
     "operations",
     "perform_operation",
@@ -183,6 +184,24 @@ def _parse_birth_date(value: object) -> date | None:
         ) from None
 
 
+def child_data(dossier: Any, data: Mapping[str, Any]) -> dict[str, Any]:
+    """The child's ``name``, ``birth_date`` and ``personal_id``, from the first place that has
+    each: the workflow data's ``child`` mapping, its ``child_name`` / ``child_birth_date`` /
+    ``child_personal_id`` fields, then the same in the applicant's declaration (tờ khai, the
+    ``applicant`` mapping given at reception)."""
+    applicant = data.get("applicant") if isinstance(data.get("applicant"), Mapping) else None
+    if applicant is None:
+        applicant = dossier.applicant if isinstance(dossier.applicant, Mapping) else {}
+    out: dict[str, Any] = {}
+    for source in (data, applicant):
+        nested = source.get("child") if isinstance(source.get("child"), Mapping) else {}
+        for key in ("name", "birth_date", "personal_id"):
+            value = nested.get(key) or source.get(f"child_{key}")
+            if value not in (None, "") and key not in out:
+                out[key] = value
+    return out
+
+
 def _norm(text: object) -> str:
     return " ".join(unicodedata.normalize("NFC", str(text or "")).casefold().split())
 
@@ -254,14 +273,17 @@ class SocialInsurance:
 
     def issue(self, db: Any, dossier: Any, step: Any, data: Mapping[str, Any]) -> dict[str, Any]:
         """Issue the numbers of the dossier's child, or return those it already has."""
-        child = data.get("child") if isinstance(data.get("child"), Mapping) else {}
-        name = str(child.get("name") or data.get("child_name") or "").strip()
-        if not name:
+        child = child_data(dossier, data)
+        name = str(child.get("name") or "").strip()
+        personal_id = str(child.get("personal_id") or "").strip()
+        certificate = str(data.get("birth_certificate_no") or "").strip()
+        if not (name or personal_id or certificate):
             raise ValueError(
-                f"dossier {dossier.code}: the child's name is missing (workflow data "
-                "'child': {'name': ...} or 'child_name')"
+                f"dossier {dossier.code}: nothing identifies the child: give the child's "
+                "'name' or 'personal_id' ('child': {...} in the workflow data or the applicant's "
+                "declaration) or the 'birth_certificate_no'"
             )
-        born = _parse_birth_date(child.get("birth_date") or data.get("child_birth_date"))
+        born = _parse_birth_date(child.get("birth_date"))
         today = step.opened_at.date()
         valid_until = None
         if born is not None:
@@ -276,7 +298,7 @@ class SocialInsurance:
                     f"not eligible for a {OBJECT_CODE_CHILD} card"
                 )
             valid_until = card_valid_until(born, self.validity_rule).isoformat()
-        key = self._child_key(dossier, data, child, name, born)
+        key = self._child_key(dossier, personal_id, certificate, name, born)
         _ensure_table(db)
         rows = list(db.query(f"SELECT * FROM {TABLE} WHERE child_key = ?", [key]))
         if rows:  # a retry, or the same child in another dossier: never a second number
@@ -294,7 +316,7 @@ class SocialInsurance:
                 "bhxh_code": bhxh,
                 "health_insurance_card": card_number(bhxh, self.province_code),
                 "card_valid_until": valid_until,
-                "child_name": name,
+                "child_name": name or None,
                 "birth_date": born.isoformat() if born else None,
                 "province_code": self.province_code,
                 "dossier": dossier.code,
@@ -310,17 +332,14 @@ class SocialInsurance:
 
     @staticmethod
     def _child_key(
-        dossier: Any, data: Mapping[str, Any], child: Mapping[str, Any], name: str,
-        born: date | None,
+        dossier: Any, personal_id: str, certificate: str, name: str, born: date | None
     ) -> str:
         """What identifies the child: the personal identification number (số định danh cá
         nhân) when known, else the birth certificate number with the name and birth date, else
         the dossier with the name and birth date."""
-        personal_id = str(child.get("personal_id") or data.get("child_personal_id") or "").strip()
         if personal_id:
             return f"id:{personal_id}"
         who = f"{_norm(name)}|{born.isoformat() if born else ''}"
-        certificate = str(data.get("birth_certificate_no") or "").strip()
         if certificate:
             return f"ks:{_norm(certificate)}|{who}"
         return f"hs:{dossier.code}|{who}"
