@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 from lienthong import Engine, FixedClock, Organisation, hookimpl, load_procedure  # noqa: E402
 from lienthong.clock import VN_TZ  # noqa: E402
 from lienthong.demo import DEMO_ORG  # noqa: E402
-from lienthong.state import default_serializer, dump_state  # noqa: E402
+from lienthong.state import default_serializer  # noqa: E402
 
 BPMN = ROOT / "processes" / "khai-sinh-thuong-tru-bhyt.bpmn"
 DATA = {"birth_certificate_no": "KS-1", "residence_registration_no": "TT-1"}
@@ -93,6 +93,7 @@ def spiff_roundtrip(n: int) -> tuple[float, int, int]:
 
 
 def lienthong_durable(n: int, durability: str, folder: Path) -> tuple[float, int, int]:
+    folder.mkdir(parents=True, exist_ok=True)
     clock = FixedClock(datetime(2025, 3, 3, 8, 0, tzinfo=VN_TZ))
     engine = Engine(
         folder / f"bench-{durability}.db",
@@ -131,47 +132,40 @@ def lienthong_durable(n: int, durability: str, folder: Path) -> tuple[float, int
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--dossiers", type=int, default=300)
+    ap.add_argument("--dossiers", type=int, default=100, help="dossiers per round")
+    ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--durability", choices=["normal", "full"], default="normal")
     args = ap.parse_args()
     n = args.dossiers
-    spiff_memory(20)  # warm up imports and caches for all three
-    t_mem, h_mem, _finished = spiff_memory(n)
-    t_rt, h_rt, default_bytes = spiff_roundtrip(n)
+    spiff_memory(20)  # warm up imports and caches
+    # The machines are shared and noisy: the three run in interleaved rounds, and each keeps its
+    # best round, so that a burst of load elsewhere cannot favour one of them.
+    mem = rt = lt = 0.0
+    default_bytes = state_bytes = per = 0
     with tempfile.TemporaryDirectory() as tmp:
-        t_lt, h_lt, state_bytes = lienthong_durable(n, args.durability, Path(tmp))
-    mem, rt, lt = h_mem / t_mem, h_rt / t_rt, h_lt / t_lt
-    print(
-        f"{n} khai sinh dossiers, {h_mem // n} handoffs each; SQLite WAL, "
-        f"synchronous={args.durability.upper()}"
-    )
+        for r in range(args.rounds):
+            t, h, _wf = spiff_memory(n)
+            mem, per = max(mem, h / t), h // n
+            t, h, default_bytes = spiff_roundtrip(n)
+            rt = max(rt, h / t)
+            t, h, state_bytes = lienthong_durable(n, args.durability, Path(tmp) / str(r))
+            lt = max(lt, h / t)
+    print(f"{n} khai sinh dossiers a round, best of {args.rounds} interleaved rounds, {per} "
+          f"handoffs each; SQLite WAL, synchronous={args.durability.upper()}")
     print(f"  SpiffWorkflow in memory          {mem:10.0f} handoffs/s")
     print(f"  SpiffWorkflow + default JSON     {rt:10.0f} handoffs/s")
-    print(
-        f"  lienthong, committed per command {lt:10.0f} handoffs/s  "
-        f"= {lt / mem:.2f} x memory, {lt / rt:.2f} x round trip"
-    )
-    print(
-        f"  state of one finished dossier: lienthong {state_bytes} B, SpiffWorkflow default "
-        f"JSON {default_bytes} B ({state_bytes / default_bytes:.2f})"
-    )
-    print(
-        json.dumps(
-            {
-                "dossiers": n,
-                "durability": args.durability,
-                "spiff_memory_hps": round(mem, 1),
-                "spiff_roundtrip_hps": round(rt, 1),
-                "lienthong_durable_hps": round(lt, 1),
-                "lienthong_state_bytes": state_bytes,
-                "spiff_default_bytes": default_bytes,
-                "ratio_memory": round(lt / mem, 3),
-                "ratio_roundtrip": round(lt / rt, 3),
-                "ratio_bytes": round(state_bytes / default_bytes, 3),
-            }
-        )
-    )
-    _ = dump_state
+    print(f"  lienthong, committed per command {lt:10.0f} handoffs/s  "
+          f"= {lt / mem:.2f} x memory, {lt / rt:.2f} x round trip")
+    print(f"  state of one finished dossier: lienthong {state_bytes} B, SpiffWorkflow default "
+          f"JSON {default_bytes} B ({state_bytes / default_bytes:.2f})")
+    print(json.dumps({
+        "dossiers": n, "rounds": args.rounds, "durability": args.durability,
+        "spiff_memory_hps": round(mem, 1), "spiff_roundtrip_hps": round(rt, 1),
+        "lienthong_durable_hps": round(lt, 1), "lienthong_state_bytes": state_bytes,
+        "spiff_default_bytes": default_bytes,
+        "ratio_memory": round(lt / mem, 3), "ratio_roundtrip": round(lt / rt, 3),
+        "ratio_bytes": round(state_bytes / default_bytes, 3),
+    }))
 
 
 if __name__ == "__main__":

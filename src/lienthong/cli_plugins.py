@@ -42,17 +42,18 @@ def describe_plugins() -> list[dict[str, Any]]:
             module = f"{type(plugin).__module__}.{type(plugin).__qualname__}"
         ep = eps.get(name)
         dist = getattr(ep, "dist", None) if ep is not None else None
+        dist_name: str | None = None
+        dist_version: str | None = None
         if name == DEFAULTS:
-            dist_name, version = "lienthong", _version("lienthong")
-        else:
-            dist_name = dist.metadata["Name"] if dist is not None else None
-            version = dist.version if dist is not None else None
+            dist_name, dist_version = "lienthong", _version("lienthong")
+        elif dist is not None:
+            dist_name, dist_version = dist.metadata["Name"], dist.version
         out.append({
             "name": name,
             "module": module,
             "entry_point": ep.value if ep is not None else None,
             "distribution": dist_name,
-            "version": version,
+            "version": dist_version,
             "hooks": hooks.get(name, []),
         })
     return sorted(out, key=lambda p: (p["name"] != DEFAULTS, p["name"]))

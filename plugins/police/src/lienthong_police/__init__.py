@@ -14,7 +14,8 @@ Where the data comes from (workflow data first, then the applicant's tờ khai):
   (required);
 * the household head: ``household_head`` in the workflow data or the applicant, else the
   applicant's own name (the parent declaring the birth usually lives in the household);
-* the person registered: the child (``child.name`` or ``child_name``), if given.
+* the person registered: the child (``child.name`` or ``child_name``, in the workflow data or
+  the applicant's declaration), if given.
 
 Missing required data raises :class:`ResidenceDataMissing`, which lienthong reports as a
 ``PluginError`` on the failed step; :meth:`lienthong.engine.Engine.retry` runs it again.
@@ -44,6 +45,10 @@ TABLE = "police_residence_records"
 
 class ResidenceDataMissing(ValueError):
     """The workflow data lacks what a residence record needs; the message names the field."""
+
+
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
 
 
 def _text(value: object) -> str:
@@ -89,7 +94,7 @@ def perform_operation(
     """Record the permanent-residence registration of the dossier's child."""
     if operation != OPERATION:
         return None
-    applicant = dossier.applicant if isinstance(dossier.applicant, Mapping) else {}
+    applicant = _mapping(dossier.applicant)
     number = _text(data.get("residence_registration_no"))
     if not number:
         raise ResidenceDataMissing(
@@ -105,8 +110,10 @@ def perform_operation(
     household = _text(
         data.get("household_head") or applicant.get("household_head") or applicant.get("name")
     )
-    child = data.get("child") if isinstance(data.get("child"), Mapping) else {}
-    person = _text(child.get("name") or data.get("child_name"))
+    person = ""
+    for source in (data, applicant):  # the workflow data first, then the declaration (tờ khai)
+        child = _mapping(source.get("child"))
+        person = person or _text(child.get("name") or source.get("child_name"))
     _ensure_table(db)
     db[TABLE].upsert(
         {

@@ -184,17 +184,19 @@ def _parse_birth_date(value: object) -> date | None:
         ) from None
 
 
+def _mapping(value: object) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
 def child_data(dossier: Any, data: Mapping[str, Any]) -> dict[str, Any]:
     """The child's ``name``, ``birth_date`` and ``personal_id``, from the first place that has
     each: the workflow data's ``child`` mapping, its ``child_name`` / ``child_birth_date`` /
     ``child_personal_id`` fields, then the same in the applicant's declaration (tờ khai, the
     ``applicant`` mapping given at reception)."""
-    applicant = data.get("applicant") if isinstance(data.get("applicant"), Mapping) else None
-    if applicant is None:
-        applicant = dossier.applicant if isinstance(dossier.applicant, Mapping) else {}
+    applicant = _mapping(data.get("applicant")) or _mapping(dossier.applicant)
     out: dict[str, Any] = {}
     for source in (data, applicant):
-        nested = source.get("child") if isinstance(source.get("child"), Mapping) else {}
+        nested = _mapping(source.get("child"))
         for key in ("name", "birth_date", "personal_id"):
             value = nested.get(key) or source.get(f"child_{key}")
             if value not in (None, "") and key not in out:
