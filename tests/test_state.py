@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from support import DESK, KHAI_SINH, LAND
-
 from lienthong import Engine, FixedClock, load_procedure
 from lienthong.scripts import make_script_engine
 from lienthong.state import default_serializer, dump_state, load_state
+from support import DESK, KHAI_SINH, LAND
 
 
 def _picture(wf: Any) -> list[tuple[Any, ...]]:

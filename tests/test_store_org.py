@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from support import DESK
 
 from lienthong import Officer, Organisation, OrganisationError, Unit
 from lienthong.store import MIGRATIONS, Store
+from support import DESK
 
 
 def test_migrations_apply_once_in_order(tmp_path: Path) -> None:

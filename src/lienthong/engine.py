@@ -942,6 +942,24 @@ class Engine(TimerCommands):
         if d.status in (Status.NEW, Status.ACCEPTED):
             d = self._set(db, d, status=Status.PROCESSING)
         new_steps = self._open_new_steps(db, proc, d, wf, now)
+        if not wf.completed and d.resolved_at is None:
+            # Only the hand-over is left: the result is ready (status 9), before the handoff
+            # hooks see the dossier.
+            kinds = [
+                r[0]
+                for r in db.execute(
+                    "SELECT step_kind FROM steps WHERE dossier = ? AND closed_at IS NULL", [d.code]
+                )
+            ]
+            if kinds and all(k == "return" for k in kinds):
+                d = self._set(
+                    db,
+                    d,
+                    status=Status.RESOLVED,
+                    resolved_at=now,
+                    result_class=sla.classify(now, d.appointment),
+                    kpi_class=sla.kpi_classify(d, now, self.calendar),
+                )
         if not new_steps and not wf.completed:
             self._handoff_row(db, d, closed, None, now)
         for new in new_steps:
@@ -969,22 +987,6 @@ class Engine(TimerCommands):
                 result_class=d.result_class,
                 note="đã trả kết quả",
             )
-        elif d.resolved_at is None:
-            kinds = [
-                r[0]
-                for r in db.execute(
-                    "SELECT step_kind FROM steps WHERE dossier = ? AND closed_at IS NULL", [d.code]
-                )
-            ]
-            if kinds and all(k == "return" for k in kinds):
-                d = self._set(
-                    db,
-                    d,
-                    status=Status.RESOLVED,
-                    resolved_at=now,
-                    result_class=sla.classify(now, d.appointment),
-                    kpi_class=sla.kpi_classify(d, now, self.calendar),
-                )
         self._save(db, d.code, wf)
         if wf.completed:
             self.hooks.call("result_returned", dossier=d, db=db, _dossier=d.code)

@@ -156,9 +156,15 @@ def apology_required(
 
 @hookspec
 def apology_issued(
-    dossier: Dossier, reason: str, new_appointment: datetime, signed_by: str, db: Any
+    dossier: Dossier,
+    reason: str,
+    new_appointment: datetime,
+    signed_by: str,
+    db: Any,
+    old_appointment: datetime | None,
 ) -> None:
-    """The apology and new appointment were accepted (once per dossier). Observes."""
+    """The apology and new appointment were accepted (once per dossier). ``old_appointment`` is
+    the appointment it replaces; ``signed_by`` the signing officer's id. Observes."""
 
 
 # ---------------------------------------------------------------------------------------------

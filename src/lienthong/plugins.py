@@ -48,7 +48,14 @@ def make_plugin_manager(
             except Exception as e:  # a broken plugin must say which one it is
                 raise PluginError(f"plugin {ep.name!r} ({ep.value}) failed to load: {e}") from e
     for p in plugins:
-        pm.register(p)
+        # A name people can read in errors and in `lienthong plugins`: the module's, or the
+        # object's class, numbered if taken.
+        base = getattr(p, "__name__", None) or f"{type(p).__module__}.{type(p).__qualname__}"
+        name, n = base, 1
+        while pm.has_plugin(name):
+            n += 1
+            name = f"{base}#{n}"
+        pm.register(p, name=name)
     if os.environ.get("LIENTHONG_TRACE_HOOKS"):
         pm.trace.root.setwriter(sys.stderr.write)
         pm.enable_tracing()

@@ -347,6 +347,7 @@ class TimerCommands:
                 reason=reason,
                 new_appointment=new_appointment,
                 signed_by=officer,
+                old_appointment=d.appointment,
                 db=db,
                 _dossier=dossier,
             )
