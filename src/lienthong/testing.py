@@ -9,7 +9,9 @@ Strategies:
 * :func:`instants` — aware datetimes in Asia/Ho_Chi_Minh, whole minutes, over a year range;
 * :func:`working_durations` — durations in working minutes;
 * :func:`overlays` — random calendar overlays (extra weekdays off, worked weekend days);
-* :func:`calendars` — :class:`~lienthong.calendar.WorkingCalendar` objects with a random overlay.
+* :func:`calendars` — :class:`~lienthong.calendar.WorkingCalendar` objects with a random overlay;
+* :func:`dossier_histories`, :func:`actions`, :func:`play`, :class:`Player` — random lives of one
+  dossier played through the Engine (from :mod:`lienthong.testing_dossiers`).
 
 Example::
 
@@ -34,12 +36,28 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FixedClock",
+    "Player",
+    "actions",
     "calendars",
+    "dossier_histories",
     "instants",
     "overlays",
     "periods",
+    "play",
     "working_durations",
 ]
+
+#: Dossier-history strategies and the player live in :mod:`lienthong.testing_dossiers`, which
+#: imports hypothesis at once; they are re-exported here lazily, on first use.
+_DOSSIER_NAMES = frozenset({"Player", "actions", "dossier_histories", "play"})
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DOSSIER_NAMES:
+        from . import testing_dossiers
+
+        return getattr(testing_dossiers, name)
+    raise AttributeError(f"module 'lienthong.testing' has no attribute {name!r}")
 
 #: Years the strategies draw from unless told otherwise: recent and near-future ones.
 DEFAULT_YEARS = (2024, 2027)
