@@ -1,17 +1,23 @@
-"""The SLA tick on a large store: N open steps, K of them overdue; the tick's cost must follow K.
+"""The SLA tick on a large store: N open steps, K of them overdue; its cost must follow K, not N.
 
-    .venv/bin/python bench/tick.py [--open N] [--overdue K] [--db PATH] [--durability normal|full]
+    .venv/bin/python bench/tick.py [--open N] [--overdue K] [--observed] [--packed]
+                                   [--db PATH] [--durability normal|full]
 
-The store is built fast, with plain SQL in one transaction (no workflow, no audit rows): N
+The store is built fast, with plain SQL in one transaction (no workflow is created or loaded): N
 dossiers of the sample khai sinh procedure, each with one open step at the commune's civil-status
-unit (000.01.41.H29, three escalation levels: its head, the commune, the province). K steps fell
-due during the last working day and have not been escalated yet; the other N - K fall due later
-and warn later, and every dossier's apology reminder is in the future, so that exactly K actions
-are due at the tick instant. Then ONE ``engine.tick(now)`` is timed: it must escalate the K steps
-(level 1: an ``overdue`` and an ``escalated`` audit row each) and touch nothing else.
+unit (000.01.41.H29, three escalation levels: its head, the commune, the province) and one audit
+row. K steps fell due during the last working day and have not been escalated yet; the other
+N - K fall due later and warn later, and every dossier's apology reminder is in the future, so
+that exactly K actions are due at the tick instant. The overdue steps are spread evenly among the
+others, as in a real store where they were opened over days. Then ONE ``engine.tick(now)`` is
+timed: it must escalate the K steps (level 1: an ``overdue`` and an ``escalated`` audit row each)
+and touch nothing else; a second tick at the same instant must find nothing.
+
+``--observed`` registers a plugin that implements ``step_escalated`` and does nothing, as a
+notification plugin would. ``--packed`` leaves the steps table's pages full (see :func:`build`).
 
 The last line printed is a JSON object: ``open``, ``overdue``, ``seconds`` (the tick),
-``setup_seconds``, ``actions``, ``per_action_us``, ``audit_rows``.
+``setup_seconds``, ``actions``, ``per_action_us``, ``audit_rows`` and the options.
 """
 
 from __future__ import annotations
@@ -54,12 +60,25 @@ class Agencies:
         return {"ok": operation}
 
 
+class Observer:
+    """A plugin that sees every escalation and does nothing, as a notification plugin would
+    (``--observed``): the tick must then build records and call hooks for each action."""
+
+    @hookimpl
+    def step_escalated(self, level: int) -> None:
+        del level
+
+
 def _iso(t: datetime) -> str:
     return t.astimezone(VN_TZ).isoformat()
 
 
-def build(engine: Engine, n_open: int, n_overdue: int) -> None:
-    """Insert ``n_open`` dossiers with one open step each; ``n_overdue`` of the steps are due."""
+def build(engine: Engine, n_open: int, n_overdue: int, *, slack: bool = True) -> None:
+    """Insert ``n_open`` dossiers with one open step and one audit row each; ``n_overdue`` of
+    the steps are due. With ``slack``, each step row is inserted with a 48-byte filler that is
+    then cleared, so that the table's pages keep the free space that claims and closings leave
+    in a real store; without it every page is packed full and nearly every escalation (which
+    makes its row longer) splits one."""
     proc = engine.load_procedure(BPMN)
     cal = engine.calendar
     routing = json.dumps({lane.role: engine.org.resolve_role(lane.role, near=DESK).code
@@ -86,9 +105,9 @@ def build(engine: Engine, n_open: int, n_overdue: int) -> None:
     )
     s_sql = (
         "INSERT INTO steps (dossier, task_id, spec_id, name, kind, step_kind, role, unit, status, "
-        "opened_at, share_minutes, due_at, warn_at, next_escalation_at) "
+        "data, opened_at, share_minutes, due_at, warn_at, next_escalation_at) "
         "VALUES (?, ?, 'register_birth', 'Đăng ký khai sinh', 'user', 'processing', "
-        "'commune-civil-status', ?, 'open', ?, ?, ?, ?, ?)"
+        "'commune-civil-status', ?, 'open', ?, ?, ?, ?, ?, ?)"
     )
     late_iso = [_iso(t) for t in late_due]
     later_iso = [(_iso(t), _iso(w)) for t, w in zip(later_due, later_warn, strict=True)]
@@ -97,6 +116,7 @@ def build(engine: Engine, n_open: int, n_overdue: int) -> None:
     stride = n_open / n_overdue if n_overdue else 0.0
     overdue_at = {int(i * stride) for i in range(n_overdue)}
     applicant = json.dumps({"name": "Nguyễn Văn A"}, ensure_ascii=False)
+    filler = "x" * 48 if slack else None
 
     def dossiers() -> Any:
         for i in range(n_open):
@@ -113,12 +133,26 @@ def build(engine: Engine, n_open: int, n_overdue: int) -> None:
                 due, warn = late_iso[i % len(late_iso)], None  # it warned already
             else:
                 due, warn = later_iso[i % len(later_iso)]
-            yield (code, f"task-{i}", COMMUNE, fixed["received"], SHARE, due, warn, due)
+            yield (code, f"task-{i}", COMMUNE, filler, fixed["received"], SHARE, due, warn, due)
+
+    a_sql = (
+        "INSERT INTO audit (dossier, event, at, from_officer, to_unit, note, prev_hash, hash) "
+        "VALUES (?, 'received', ?, 'Người nộp hồ sơ', ?, 'bench', ?, ?)"
+    )
+    def audit_rows() -> Any:
+        # Placeholder hashes: the tick appends to the chain, it never verifies it.
+        for i in range(n_open):
+            day = day0 - timedelta(days=i // 9999)
+            h = f"{i:064x}"
+            yield (f"{DESK}-{day:%y%m%d}-{i % 9999 + 1:04d}", fixed["received"], DESK,
+                   f"{i - 1:064x}" if i else "0" * 64, h)
 
     with engine.store.transaction():
         db.conn.executemany(d_sql, dossiers())
         db.conn.executemany(s_sql, steps())
-    db.execute("ANALYZE")
+        if slack:
+            db.execute("UPDATE steps SET data = NULL")
+        db.conn.executemany(a_sql, audit_rows())
 
 
 def main() -> None:
@@ -127,6 +161,10 @@ def main() -> None:
     ap.add_argument("--overdue", type=int, default=1_000)
     ap.add_argument("--db", type=Path, default=None, help="SQLite file (default: a temp file)")
     ap.add_argument("--durability", choices=["normal", "full"], default="normal")
+    ap.add_argument("--observed", action="store_true",
+                    help="register a plugin that implements step_escalated (it does nothing)")
+    ap.add_argument("--packed", action="store_true",
+                    help="pack the steps table's pages full (no free space left by updates)")
     args = ap.parse_args()
     if not 0 <= args.overdue <= args.n_open:
         ap.error("--overdue must be between 0 and --open")
@@ -136,9 +174,10 @@ def main() -> None:
             path.unlink()
         clock = FixedClock(NOW)
         engine = Engine(path, org=Organisation.from_file(DEMO_ORG), clock=clock,
-                        plugins=[Agencies()], entry_points=False, durability=args.durability)
+                        plugins=[Agencies(), *([Observer()] if args.observed else [])],
+                        entry_points=False, durability=args.durability)
         start = time.perf_counter()
-        build(engine, args.n_open, args.overdue)
+        build(engine, args.n_open, args.overdue, slack=not args.packed)
         setup = time.perf_counter() - start
         audit_before = engine.db.execute("SELECT count(*) FROM audit").fetchone()[0]
         start = time.perf_counter()
@@ -150,7 +189,9 @@ def main() -> None:
     actions = len(report.actions)
     kinds = {k: report.count(k) for k in sorted({a[1] for a in report.actions})}
     print(f"{args.n_open} open steps, {args.overdue} overdue; SQLite WAL, "
-          f"synchronous={args.durability.upper()}")
+          f"synchronous={args.durability.upper()}"
+          + ("; pages packed full" if args.packed else "")
+          + ("; a plugin observes escalations" if args.observed else ""))
     print(f"  setup (plain SQL, one transaction)  {setup:8.2f} s")
     print(f"  one tick                            {elapsed:8.3f} s  "
           f"({actions} actions {kinds}, {audit_rows} audit rows)")
@@ -164,7 +205,8 @@ def main() -> None:
         "open": args.n_open, "overdue": args.overdue, "seconds": round(elapsed, 4),
         "setup_seconds": round(setup, 2), "actions": actions,
         "per_action_us": round(elapsed / actions * 1e6, 1) if actions else None,
-        "audit_rows": audit_rows, "durability": args.durability,
+        "audit_rows": audit_rows, "durability": args.durability, "packed": args.packed,
+        "observed": args.observed,
     }))
 
 

@@ -17,15 +17,22 @@ import attrs
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from support import DESK, PROCESSES, FakeAgencies, officer_of, vn
 
-from lienthong import Channel, Engine, FixedClock, Organisation, ResultClass, Status, WorkingCalendar, sla
+from lienthong import (
+    Channel,
+    Engine,
+    FixedClock,
+    Organisation,
+    ResultClass,
+    Status,
+    WorkingCalendar,
+    sla,
+)
 from lienthong.clock import VN_TZ
 from lienthong.demo import DEMO_ORG
 from lienthong.testing import instants
 from lienthong.testing_dossiers import (
     LONG_GAP_MINUTES,
-    Action,
     Advance,
     Complete,
     EndObligation,
@@ -39,6 +46,7 @@ from lienthong.testing_dossiers import (
     dossier_histories,
     play,
 )
+from support import DESK, PROCESSES, FakeAgencies, officer_of, vn
 
 CODES = ("233448", "1.013831", "1.013932")  # khai sinh (3 agencies), land transfer, archive
 ORG = Organisation.from_file(DEMO_ORG)
@@ -76,29 +84,12 @@ def level(row: Any) -> int:
     return int(json.loads(row["data"])["level"])
 
 
-@st.composite
-def with_inserted(draw: Any, base: st.SearchStrategy[History], *blocks: list[Action]) -> History:
-    """A random history with blocks of actions inserted in order at random places (a block's
-    actions stay together), so that the rare actions a property is about surely happen."""
-    h = draw(base)
-    acts = list(h.actions)
-    lo = 0
-    for block in blocks:
-        i = draw(st.integers(lo, len(acts)))
-        acts[i:i] = block
-        lo = i + len(block)
-    return attrs.evolve(h, actions=tuple(acts))
-
-
 # -- a pause (financial obligation) --------------------------------------------------------------
-paused_histories = st.builds(
-    lambda wait, extra: (wait, extra),
-    st.integers(0, 4 * 480), st.booleans(),
-).flatmap(lambda t: with_inserted(
-    dossier_histories(CODES, min_actions=4, max_actions=16),
-    [Complete(0), StartObligation()],
-    [Advance(t[0], working=t[1]), EndObligation()],
-))
+paused_histories = st.tuples(st.integers(0, 4 * 480), st.booleans()).flatmap(
+    lambda t: dossier_histories(CODES, min_actions=4, max_actions=16, blocks=[
+        [Complete(0), StartObligation()],
+        [Advance(t[0], working=t[1]), EndObligation()],
+    ]))
 
 
 @SETTINGS
@@ -116,29 +107,36 @@ def test_a_pause_shifts_the_appointment_and_every_open_step_by_its_working_lengt
         assert p == cal.between(old.paused_since, a.at)
         [ended] = [r for r in a.audit if r["event"] == "obligation_ended"]
         assert json.loads(ended["data"])["paused_minutes"] == p
-        pairs = [("appointment", old.appointment, new.appointment)]
+        pairs = [("appointment", old.appointment, new.appointment, p)]
         for s in a.before.open_steps:
             after = a.after.step(s.id)
             assert after is not None  # ending a pause closes nothing
-            pairs += [(f"step {s.id} due", s.due_at, after.due_at),
-                      (f"step {s.id} escalation", s.next_escalation_at, after.next_escalation_at)]
-        for what, o, n in pairs:
+            # A step opened during the pause lived through only part of it: today it is
+            # shifted by the whole pause anyway (see the xfail test at the end of this file).
+            lived = p if s.opened_at <= old.paused_since else cal.between(s.opened_at, a.at)
+            pairs += [(f"step {s.id} due", s.due_at, after.due_at, lived),
+                      (f"step {s.id} warning", s.warn_at, after.warn_at, lived),
+                      (f"step {s.id} escalation", s.next_escalation_at,
+                       after.next_escalation_at, lived)]
+        for what, o, n, shift in pairs:
             if o is None:
                 assert n is None, what
                 continue
-            assert cal.between(o, n) == p, what
-            if p:
-                assert n == cal.add_minutes(o, p), what
+            assert n is not None, what
+            moved = cal.between(o, n)
+            assert moved == p or (moved == shift and shift != p), what
+            if moved:
+                assert n == cal.add_minutes(o, moved), what
             else:  # see test_a_zero_pause_leaves_the_appointment_alone
                 assert n in (o, cal.add_minutes(o, 0)), what
 
 
 # -- a supplement restarts the legal deadline (Decree 118/2025 Art 19(5)) -------------------------
-supplement_histories = st.integers(0, 3 * 480).flatmap(lambda wait: with_inserted(
-    dossier_histories(CODES, min_actions=4, max_actions=16),
-    [Complete(0), RequestSupplement(0)],
-    [Advance(wait), ReceiveSupplement()],
-))
+supplement_histories = st.integers(0, 3 * 480).flatmap(
+    lambda wait: dossier_histories(CODES, min_actions=4, max_actions=16, blocks=[
+        [Complete(0), RequestSupplement(0)],
+        [Advance(wait), ReceiveSupplement()],
+    ]))
 
 
 @SETTINGS
@@ -190,13 +188,19 @@ def check_escalations(engine: Engine, record: PlayRecord) -> int:
             assert rows == [], f"{a.action} escalated"
         if a.done and isinstance(a.action, EndObligation):
             p = a.after.dossier.paused_minutes - a.before.dossier.paused_minutes
+            since = a.before.dossier.paused_since
             for s in a.before.open_steps:
                 lad = ladders[s.id]
                 if lad.pending is None:
                     continue
-                now_at = a.after.step(s.id).next_escalation_at  # type: ignore[union-attr]
-                assert cal.between(lad.pending, now_at) == p
-                lad.pending = cal.add_minutes(lad.pending, p) if p else now_at
+                lived = (p if since is None or s.opened_at <= since
+                         else cal.between(s.opened_at, a.at))
+                after = a.after.step(s.id)
+                assert after is not None and after.next_escalation_at is not None
+                now_at = after.next_escalation_at
+                moved = cal.between(lad.pending, now_at)
+                assert moved in (p, lived)  # see the pause property above
+                lad.pending = cal.add_minutes(lad.pending, moved) if moved else now_at
         if a.done and isinstance(a.action, ReceiveSupplement):
             for s in a.after.open_steps:  # the deadline restarts: so does the ladder
                 ladders[s.id] = Ladder(0, s.due_at)
@@ -207,21 +211,21 @@ def check_escalations(engine: Engine, record: PlayRecord) -> int:
             for r in rows:
                 if is_desk_report(r):
                     continue
-                s = a.before.step(r["step_id"])
-                assert s is not None, "escalated a step that was not open"
-                lad = ladders[s.id]
+                esc = a.before.step(r["step_id"])
+                assert esc is not None, "escalated a step that was not open"
+                lad = ladders[esc.id]
                 lvl = level(r)
-                assert lvl == lad.level + 1, f"step {s.id}: level {lvl} after {lad.level}"
+                assert lvl == lad.level + 1, f"step {esc.id}: level {lvl} after {lad.level}"
                 assert lad.pending is not None and at(r["at"]) == lad.pending
                 if lvl == 1:
-                    assert at(r["at"]) == s.due_at  # the first one at the due instant
-                units = chain(engine, s.unit)
+                    assert at(r["at"]) == esc.due_at  # the first one at the due instant
+                units = chain(engine, esc.unit)
                 assert r["to_unit"] == units[lvl - 1]
                 assert r["to_officer"] == engine.org.unit(units[lvl - 1]).head
                 if lvl == 1:  # a coordinating agency's late reply is also reported to the desk
-                    coordinating = any(lane.coordinating and lane.role == s.role
+                    coordinating = any(lane.coordinating and lane.role == esc.role
                                        for lane in record.procedure.lanes.values())
-                    assert desk_reports[s.id] == (1 if coordinating else 0)
+                    assert desk_reports[esc.id] == (1 if coordinating else 0)
                 lad.level = lvl
                 lad.pending = cal.add_minutes(lad.pending, day) if lvl < len(units) else None
                 checked += 1
@@ -341,7 +345,7 @@ def test_after_a_long_gap_one_tick_fires_each_due_action_once_at_its_instant(
 
 def land_dossier_left_alone() -> tuple[Engine, Any, datetime]:
     """A land-transfer dossier received Monday 3/3/2025 09:00 that nobody touches for two weeks."""
-    engine, clock = fresh(vn(2025, 3, 3, 9, 0))
+    engine, _ = fresh(vn(2025, 3, 3, 9, 0))
     proc = engine.procedure("1.013831")
     d = engine.receive(proc.code, applicant={"name": "A"}, receiving_unit=DESK,
                        documents=list(proc.required_documents))
@@ -363,7 +367,7 @@ def test_after_a_long_gap_the_tick_acts_in_order_of_instant() -> None:
     assert stamps == sorted(stamps)
 
 
-# -- classification ----------------------------------------------------------------------------------
+# -- classification ----------------------------------------------------------------------------
 @settings(max_examples=300, deadline=None)
 @given(finished=instants(), due=instants(), seconds=st.integers(0, 59),
        zone=st.sampled_from(["Asia/Ho_Chi_Minh", "UTC", "America/New_York"]))
@@ -385,7 +389,7 @@ def test_classification_early_on_time_late(
     assert sla.classify(finished, None) is None
 
 
-# -- bugs found: each fails today (strict xfail) ----------------------------------------------------
+# -- bugs found: each fails today (strict xfail) ---------------------------------------------
 @pytest.mark.xfail(strict=True, reason=(
     "end_obligation shifts every instant with calendar.add_minutes(old, p); with p == 0 that is "
     "next_working_instant(old), so a due instant at 17:00 moves to 08:00 the next working day"))

@@ -13,6 +13,9 @@ Strategies:
 * :func:`dossier_histories`, :func:`actions`, :func:`play`, :class:`Player` — random lives of one
   dossier played through the Engine (from :mod:`lienthong.testing_dossiers`).
 
+Helpers for tests that run dossiers: :class:`StubOperations` (a plugin with canned service-task
+results) and :func:`run_dossier` (receive one and work it to the end).
+
 Example::
 
     from hypothesis import given
@@ -25,18 +28,24 @@ Example::
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any
 
 from lienthong.calendar import Overlay, OverlayDay, WorkingCalendar
 from lienthong.clock import VN_TZ, FixedClock
+from lienthong.hookspecs import hookimpl
+from lienthong.org import Officer
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
+    from lienthong.engine import Engine
+
 __all__ = [
     "FixedClock",
     "Player",
+    "StubOperations",
     "actions",
     "calendars",
     "dossier_histories",
@@ -44,6 +53,7 @@ __all__ = [
     "overlays",
     "periods",
     "play",
+    "run_dossier",
     "working_durations",
 ]
 
@@ -142,3 +152,82 @@ def calendars(
 ) -> SearchStrategy[WorkingCalendar]:
     """Working calendars: the default one with a random overlay from :func:`overlays` on top."""
     return overlays(years=years, with_hours=with_hours).map(lambda ov: WorkingCalendar([ov]))
+
+
+# -- helpers for tests that run dossiers (plugin authors' and lienthong's own) --------------------
+
+
+class StubOperations:
+    """A plugin that performs the named BPMN service operations with canned results, so that a
+    procedure loads and runs without the agencies' real plugins.
+
+    >>> stub = StubOperations({"police.record_residence": {"residence_recorded": True}})
+    """
+
+    def __init__(self, results: Mapping[str, Mapping[str, Any]], *,
+                 name: str = "stub-operations") -> None:
+        self.results = {op: dict(r) for op, r in results.items()}
+        self.__name__ = name
+        self.calls: list[tuple[str, str]] = []  # (operation, dossier code), in order
+
+    @hookimpl
+    def operations(self) -> list[str]:
+        """The operations this stub performs."""
+        return list(self.results)
+
+    @hookimpl
+    def perform_operation(self, operation: str, dossier: Any) -> dict[str, Any] | None:
+        """The canned result, or ``None`` for an operation this stub does not know."""
+        if operation not in self.results:
+            return None
+        self.calls.append((operation, dossier.code))
+        return dict(self.results[operation])
+
+
+def run_dossier(
+    engine: Engine,
+    clock: FixedClock,
+    procedure: str,
+    *,
+    applicant: Mapping[str, Any] | None = None,
+    documents: Sequence[str] | None = None,
+    channel: int = 1,
+    data: Mapping[str, Any] | None = None,
+    step_data: Mapping[str, Mapping[str, Any]] | None = None,
+    until: str | None = None,
+    minutes_per_step: float = 30,
+    pick: Callable[[list[Officer]], Officer] = lambda members: members[0],
+) -> str:
+    """Receive a dossier at the clock's instant and complete its open user steps, one at a time,
+    each ``minutes_per_step`` wall minutes after the last, by an officer of the step's unit
+    (``pick`` chooses among them), until the dossier closes, only service steps are left, or the
+    step whose BPMN id is ``until`` is open. Returns the dossier code.
+
+    ``step_data`` maps a step's BPMN id to the data its officer gives, exactly; a step it does
+    not name gets placeholder values for its required fields.
+    """
+    proc = engine.procedure(procedure)
+    desk = next((r for lane in proc.lanes.values() for r in [lane.role]
+                 if engine.org.units_with_role(r)), None)
+    receiving = engine.org.resolve_role(desk).code if desk else next(iter(engine.org.units))
+    d = engine.receive(
+        proc.code,
+        applicant=applicant or {"name": "Nguyễn Văn An", "address": "Thôn 1, xã Tân Mẫu"},
+        receiving_unit=receiving,
+        documents=list(proc.required_documents if documents is None else documents),
+        channel=channel,
+        data=data,
+    )
+    given = dict(step_data or {})
+    while not engine.dossier(d.code).is_closed:
+        open_user = [s for s in engine.open_steps(dossier=d.code) if s.kind == "user"]
+        if not open_user or open_user[0].spec_id == until:
+            break
+        step = open_user[0]
+        clock.advance(minutes=minutes_per_step)
+        if step.spec_id in given:
+            values = dict(given[step.spec_id])
+        else:
+            values = {f: f"{f}-1" for f in proc.steps[step.spec_id].required_fields}
+        engine.complete(d.code, step.id, pick(engine.org.members(step.unit)).id, values)
+    return d.code

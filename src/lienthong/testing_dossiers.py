@@ -18,21 +18,28 @@ something between actions.
 
 Example::
 
+    from datetime import datetime
     from hypothesis import given, settings
-    from lienthong import Engine, FixedClock
-    from lienthong.testing_dossiers import EndObligation, dossier_histories, play
+    from lienthong import VN_TZ, Engine, FixedClock
+    from lienthong.testing_dossiers import (
+        Advance, Complete, EndObligation, StartObligation, dossier_histories, play)
+
+    pause = [[Complete(), StartObligation()], [Advance(480), EndObligation()]]
 
     @settings(max_examples=50, deadline=None)
-    @given(dossier_histories("1.013831"))
+    @given(dossier_histories("1.013831", blocks=pause))
     def test_a_pause_moves_the_appointment(history):
-        clock = FixedClock(start)
-        engine = Engine(":memory:", org=org, clock=clock, entry_points=False)
-        engine.load_procedures(folder)
+        clock = FixedClock(datetime(2025, 3, 3, 9, 0, tzinfo=VN_TZ))
+        engine = Engine(":memory:", org="org.toml", clock=clock)
+        engine.load_procedures("processes")
         record = play(engine, clock, history)
         for a in record.done(EndObligation):
             p = a.after.dossier.paused_minutes - a.before.dossier.paused_minutes
             assert engine.calendar.between(a.before.dossier.appointment,
                                            a.after.dossier.appointment) == p
+
+A fresh engine per example (``":memory:"``): hypothesis runs the test body many times, and a
+function-scoped pytest fixture would be shared between them.
 
 Needs hypothesis (the ``test`` extra).
 """
@@ -55,6 +62,8 @@ from .status import Channel
 from .timers import TickReport
 
 __all__ = [
+    "DEFAULT_WEIGHTS",
+    "LONG_GAP_MINUTES",
     "Action",
     "Advance",
     "Apologise",
@@ -69,8 +78,6 @@ __all__ = [
     "Snapshot",
     "StartObligation",
     "Tick",
-    "DEFAULT_WEIGHTS",
-    "LONG_GAP_MINUTES",
     "actions",
     "dossier_histories",
     "play",
@@ -420,7 +427,8 @@ def actions(
 def dossier_histories(
     procedure: str | Sequence[str], *,
     channels: Sequence[Channel] = (Channel.DIRECT, Channel.ONLINE),
-    min_actions: int = 0, max_actions: int = 25, long_gaps: int = 0,
+    min_actions: int = 8, max_actions: int = 30, long_gaps: int = 0,
+    blocks: Sequence[Sequence[Action] | st.SearchStrategy[Sequence[Action]]] = (),
     max_working_minutes: int = 3 * 480, max_wall_minutes: int = 4 * 24 * 60,
     weights: Mapping[str, int] | None = None,
 ) -> st.SearchStrategy[History]:
@@ -430,6 +438,10 @@ def dossier_histories(
     :param min_actions: fewest random actions; ``max_actions``: most.
     :param long_gaps: how many long gaps to insert at random places: a wall-clock move of at least
         a week (:data:`LONG_GAP_MINUTES`) with no tick, then one :class:`Tick`.
+    :param blocks: actions that must happen, so that a property about a rare action is surely
+        exercised: each block (a sequence of actions, or a strategy drawing one) is inserted
+        whole at a random place among the random actions, the blocks in the order given. E.g.
+        ``[[Complete(), StartObligation()], [Advance(480), EndObligation()]]`` for a pause.
     :param max_working_minutes: the longest working-time move of the clock in one action;
         ``max_wall_minutes``: the longest wall-clock move.
     :param weights: how often each kind of action is drawn; see :func:`actions`.
@@ -441,15 +453,23 @@ def dossier_histories(
                   weights=weights)
     gap = st.integers(LONG_GAP_MINUTES, LONG_GAP_MINUTES + 3 * 24 * 60).map(
         lambda m: (Advance(m, working=False), Tick()))
+    fixed = [b if isinstance(b, st.SearchStrategy) else st.just(tuple(b)) for b in blocks]
 
     @st.composite
     def build(draw: Any) -> History:
         code = draw(st.sampled_from(codes))
         channel = draw(st.sampled_from(list(channels)))
-        acts: list[Action] = draw(st.lists(one, min_size=min_actions, max_size=max_actions))
+        # Units that insertions never split: each random action, each block, each long gap.
+        units: list[tuple[Action, ...]] = [
+            (a,) for a in draw(st.lists(one, min_size=min_actions, max_size=max_actions))]
+        lo = 0
+        for block in fixed:
+            at = draw(st.integers(lo, len(units)))
+            units.insert(at, tuple(draw(block)))
+            lo = at + 1
         for _ in range(long_gaps):
-            at = draw(st.integers(0, len(acts)))
-            acts[at:at] = draw(gap)
-        return History(procedure=code, channel=Channel(channel), actions=tuple(acts))
+            units.insert(draw(st.integers(0, len(units))), draw(gap))
+        acts = tuple(a for unit in units for a in unit)
+        return History(procedure=code, channel=Channel(channel), actions=acts)
 
     return build()

@@ -1,16 +1,21 @@
-"""Fixtures: an Engine on a fresh in-memory store, the demo organisation, a fixed clock."""
+"""Fixtures: an Engine on a fresh in-memory store, the demo organisation, a fixed clock.
+
+The dossier runner and the stand-in for the other agencies' service operations come from
+``lienthong.testing``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
-from lienthong import VN_TZ, Engine, FixedClock, Organisation, hookimpl
+from lienthong import VN_TZ, Engine, FixedClock, Organisation
+from lienthong.testing import StubOperations, run_dossier
 
 PROCESS = "khai-sinh-thuong-tru-bhyt.bpmn"
 DEMO_ORG = resources.files("lienthong") / "data" / "demo-org.toml"
@@ -19,6 +24,11 @@ APPLICANT = {
     "address": "Thôn 1, xã Tân Mẫu",
     "email": "nguyen.van.an@example.com",
     "phone": "0912345678",
+}
+#: Both service operations with canned results, so that it runs without those plugins.
+OTHER_AGENCIES = {
+    "police.record_residence": {"residence_recorded": True},
+    "social_insurance.issue_card": {"health_insurance_card": "TE1290000000001"},
 }
 
 
@@ -31,25 +41,6 @@ def find_process(name: str = PROCESS) -> Path:
     pytest.skip(f"processes/{name} not found above {__file__}")
 
 
-class OtherAgencies:
-    """Performs the procedure's service operations (police, social insurance) with canned
-    results, so that it loads and runs without those plugins."""
-
-    __name__ = "other-agencies"
-    results: ClassVar[dict[str, dict[str, Any]]] = {
-        "police.record_residence": {"residence_recorded": True},
-        "social_insurance.issue_card": {"health_insurance_card": "TE1290000000001"},
-    }
-
-    @hookimpl
-    def operations(self) -> list[str]:
-        return list(self.results)
-
-    @hookimpl
-    def perform_operation(self, operation: str) -> dict[str, Any] | None:
-        return self.results.get(operation)
-
-
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(datetime(2025, 3, 3, 9, 0, tzinfo=VN_TZ))  # a Monday
@@ -59,47 +50,29 @@ def clock() -> FixedClock:
 def make_engine(clock: FixedClock) -> Callable[..., Engine]:
     def make(*plugins: object, db: str = ":memory:") -> Engine:
         org = Organisation.from_file(str(DEMO_ORG))
-        engine = Engine(db, org=org, clock=clock, plugins=[*plugins, OtherAgencies()],
-                        entry_points=False)
+        stub = StubOperations(OTHER_AGENCIES, name="other-agencies")
+        engine = Engine(db, org=org, clock=clock, plugins=[*plugins, stub], entry_points=False)
         engine.load_procedure(find_process())
         return engine
 
     return make
 
 
+STEP_DATA = {
+    "register_birth": {"birth_certificate_no": "15/2025"},
+    "register_residence": {"residence_registration_no": "TT-2025-0015"},
+}
+
+
 @pytest.fixture
 def run(clock: FixedClock) -> Callable[..., str]:
-    """``run(engine, data=..., step_data=...)``: see :func:`run_dossier`."""
-    return lambda engine, **kw: run_dossier(engine, clock, **kw)
+    """``run(engine, data=..., step_data=..., applicant=..., channel=..., until=...)``: receive a
+    khai sinh dossier and work it (see ``lienthong.testing.run_dossier``); returns the code."""
 
+    def go(engine: Engine, *, step_data: dict[str, Any] | None = None,
+           applicant: dict[str, Any] | None = None, **kw: Any) -> str:
+        return run_dossier(engine, clock, "233448", applicant=applicant or APPLICANT,
+                           step_data={**STEP_DATA, **(step_data or {})},
+                           pick=lambda members: members[-1], **kw)
 
-def run_dossier(
-    engine: Engine, clock: FixedClock, *, data: Mapping[str, Any] | None = None,
-    step_data: Mapping[str, Mapping[str, Any]] | None = None,
-    applicant: Mapping[str, Any] | None = None, channel: int = 1, until: str | None = None,
-) -> str:
-    """Receive a khai sinh dossier and complete every open user step with an officer of its
-    unit until the dossier is closed, only service steps are left, or the step ``until`` is
-    open. Returns the code."""
-    proc = engine.procedure("233448")
-    desk = engine.org.units_with_role("one-stop-desk")[0].code
-    d = engine.receive(
-        proc.code, applicant=applicant or APPLICANT, receiving_unit=desk,
-        documents=proc.required_documents, data=data or {}, channel=channel,
-    )
-    defaults = {
-        "register_birth": {"birth_certificate_no": "15/2025"},
-        "register_residence": {"residence_registration_no": "TT-2025-0015"},
-    }
-    defaults.update(step_data or {})
-    while not engine.dossier(d.code).is_closed:
-        open_user = [s for s in engine.steps(d.code) if s.is_open and s.kind == "user"]
-        if not open_user:
-            break
-        step = open_user[0]
-        if step.spec_id == until:
-            break
-        clock.advance(minutes=30)
-        officer = engine.org.members(step.unit)[-1].id
-        engine.complete(d.code, step.id, officer, defaults.get(step.spec_id, {}))
-    return d.code
+    return go
