@@ -14,7 +14,6 @@ from datetime import datetime
 from typing import Any
 
 import attrs
-import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -112,7 +111,7 @@ def test_a_pause_shifts_the_appointment_and_every_open_step_by_its_working_lengt
             after = a.after.step(s.id)
             assert after is not None  # ending a pause closes nothing
             # A step opened during the pause lived through only part of it: today it is
-            # shifted by the whole pause anyway (see the xfail test at the end of this file).
+            # shifted by the whole pause anyway (see the regression test at the end of this file).
             lived = p if s.opened_at <= old.paused_since else cal.between(s.opened_at, a.at)
             pairs += [(f"step {s.id} due", s.due_at, after.due_at, lived),
                       (f"step {s.id} warning", s.warn_at, after.warn_at, lived),
@@ -352,10 +351,6 @@ def land_dossier_left_alone() -> tuple[Engine, Any, datetime]:
     return engine, d, vn(2025, 3, 17, 9, 0)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "tick() works in rounds: it fires everything due in one query's result before looking again, "
-    "so a step's level-2 escalation (due Tue 4/3 14:00) comes after the dossier's apology "
-    "reminder (Wed 12/3 09:00) in the report and in the audit"))
 def test_after_a_long_gap_the_tick_acts_in_order_of_instant() -> None:
     engine, d, now = land_dossier_left_alone()
     report = engine.tick(now)
@@ -389,10 +384,7 @@ def test_classification_early_on_time_late(
     assert sla.classify(finished, None) is None
 
 
-# -- bugs found: each fails today (strict xfail) ---------------------------------------------
-@pytest.mark.xfail(strict=True, reason=(
-    "end_obligation shifts every instant with calendar.add_minutes(old, p); with p == 0 that is "
-    "next_working_instant(old), so a due instant at 17:00 moves to 08:00 the next working day"))
+# -- regressions: bugs these properties found, fixed in timers.py ----------------------------
 def test_a_zero_pause_leaves_the_appointment_alone() -> None:
     """An obligation set after hours and paid before the next morning lasted 0 working minutes:
     the appointment printed on the receipt must not move to the next day."""
@@ -413,9 +405,6 @@ def test_a_zero_pause_leaves_the_appointment_alone() -> None:
     assert engine.step(d.code, birth.id).due_at == birth.due_at
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "end_obligation shifts every open step by the whole pause, even a step that opened during "
-    "it: that step gains the part of the pause before it existed"))
 def test_a_step_opened_during_a_pause_gains_only_the_pause_it_lived_through() -> None:
     engine, clock = fresh(vn(2025, 3, 3, 9, 0))  # Monday
     d = engine.receive("233448", applicant={"name": "A"}, receiving_unit=DESK,

@@ -45,31 +45,19 @@ def _digest(prev_hash: str, row: Mapping[str, Any]) -> str:
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
-_INSERT = (
+_PLAIN_INSERT = (
     f"INSERT INTO audit ({', '.join(FIELDS)}, prev_hash, hash) "
-    f"SELECT {', '.join('?' * len(FIELDS))}, p, "
-    f"lienthong_audit_hash(p, {', '.join('?' * len(FIELDS))}) "
-    f"FROM (SELECT coalesce((SELECT hash FROM audit ORDER BY id DESC LIMIT 1), '{GENESIS}') AS p) "
-    "RETURNING id, prev_hash, hash"
+    f"VALUES ({', '.join('?' * (len(FIELDS) + 2))})"
 )
-
-
-def _sql_digest(prev_hash: str, *values: Any) -> str:
-    return _digest(prev_hash, dict(zip(FIELDS, values, strict=True)))
-
-
-def install(db: sqlite_utils.Database) -> None:
-    """Register the hash function the store's INSERT uses (once per connection)."""
-    db.conn.create_function(
-        "lienthong_audit_hash", len(FIELDS) + 1, _sql_digest, deterministic=True
-    )
 
 
 def append(db: sqlite_utils.Database, **fields: Any) -> dict[str, Any]:
     """Append one audit row, chained to the last one. Call inside the command's transaction.
 
-    One statement: the previous hash is read and the new one computed (by a Python function
-    registered with SQLite, see :func:`install`) inside the INSERT itself.
+    The previous hash is read and the new one computed in Python, in the caller's transaction:
+    SQLite's snapshot isolation makes a concurrent writer's commit in between fail this
+    transaction (SQLITE_BUSY_SNAPSHOT) rather than fork the chain. Outside a transaction the
+    two statements are wrapped in one.
     """
     unknown = set(fields) - set(FIELDS)
     if unknown:
@@ -77,9 +65,31 @@ def append(db: sqlite_utils.Database, **fields: Any) -> dict[str, Any]:
     row: dict[str, Any] = {f: fields.get(f) for f in FIELDS}
     if isinstance(row["data"], dict | list):
         row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
-    values = list(row.values())
-    row["id"], row["prev_hash"], row["hash"] = db.execute(_INSERT, values + values).fetchone()
+    if not db.conn.in_transaction:
+        with db.atomic():
+            return append(db, **row)
+    last = db.conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    prev = last[0] if last else GENESIS
+    digest = _digest(prev, row)
+    rowid = db.conn.execute(_PLAIN_INSERT, [*row.values(), prev, digest]).lastrowid
+    row["id"], row["prev_hash"], row["hash"] = rowid, prev, digest
     return row
+
+
+def append_many(db: sqlite_utils.Database, rows: Iterable[Mapping[str, Any]]) -> None:
+    """Append rows in order, chained, with one INSERT statement run for all of them (inside the
+    caller's transaction). For callers that need neither the rows' ids nor the audit_event hook."""
+    out = []
+    last = db.conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    prev = last[0] if last else GENESIS
+    for fields in rows:
+        row: dict[str, Any] = {f: fields.get(f) for f in FIELDS}
+        if isinstance(row["data"], dict | list):
+            row["data"] = json.dumps(row["data"], ensure_ascii=False, sort_keys=True)
+        digest = _digest(prev, row)
+        out.append([*row.values(), prev, digest])
+        prev = digest
+    db.conn.executemany(_PLAIN_INSERT, out)
 
 
 @attrs.frozen

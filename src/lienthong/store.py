@@ -136,9 +136,6 @@ class Store:
         self.db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.durability = durability
-        from . import audit
-
-        audit.install(self.db)
         self.migrate()
 
     def migrate(self) -> list[str]:

@@ -41,11 +41,35 @@ if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
 
     from lienthong.engine import Engine
+    from lienthong.testing_dossiers import (
+        Advance,
+        Apologise,
+        Complete,
+        EndObligation,
+        History,
+        Player,
+        ReceiveSupplement,
+        RequestSupplement,
+        StartObligation,
+        Tick,
+        actions,
+        dossier_histories,
+        play,
+    )
 
 __all__ = [
+    "Advance",
+    "Apologise",
+    "Complete",
+    "EndObligation",
     "FixedClock",
+    "History",
     "Player",
+    "ReceiveSupplement",
+    "RequestSupplement",
+    "StartObligation",
     "StubOperations",
+    "Tick",
     "actions",
     "calendars",
     "dossier_histories",
@@ -59,7 +83,11 @@ __all__ = [
 
 #: Dossier-history strategies and the player live in :mod:`lienthong.testing_dossiers`, which
 #: imports hypothesis at once; they are re-exported here lazily, on first use.
-_DOSSIER_NAMES = frozenset({"Player", "actions", "dossier_histories", "play"})
+_DOSSIER_NAMES = frozenset({
+    "Advance", "Apologise", "Complete", "EndObligation", "History", "Player",
+    "ReceiveSupplement", "RequestSupplement", "StartObligation", "Tick", "actions",
+    "dossier_histories", "play",
+})
 
 
 def __getattr__(name: str) -> Any:

@@ -12,6 +12,7 @@ same instant finds nothing.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import attrs
 import sqlite_utils
 
-from . import sla, store
+from . import audit, sla, store
 from .errors import InvalidData, NotAllowed, SlaError
 from .records import Dossier, Step, parse_instant
 from .status import Status
@@ -28,6 +29,11 @@ if TYPE_CHECKING:
     from .engine import Engine
 
 PAUSED = (int(Status.SUPPLEMENT_REQUESTED), int(Status.FINANCIAL_OBLIGATION))
+#: How many tick actions share one commit (each is still atomic on its own).
+TICK_BATCH = 5000
+#: Hooks that observe a warning or an escalation: with none implemented, the tick works set-wise.
+_STEP_HOOKS = ("step_warning", "step_overdue", "step_escalated", "audit_event")
+_STEP_KINDS = ("warning", "escalation")
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -235,7 +241,12 @@ class TimerCommands:
                 raise SlaError(f"dossier {dossier} is not paused for a financial obligation")
             now = self.clock.now()
             p = self.calendar.between(d.paused_since, now)
-            appointment = self.calendar.add_minutes(d.appointment, p) if d.appointment else None
+
+            def shift(t: datetime | None, minutes: int) -> datetime | None:
+                # add_minutes(t, 0) is next_working_instant(t): 17:00 would become 08:00.
+                return t if t is None or minutes == 0 else self.calendar.add_minutes(t, minutes)
+
+            appointment = shift(d.appointment, p)
             store.update(
                 db,
                 "dossiers",
@@ -253,13 +264,14 @@ class TimerCommands:
                 },
             )
             for s in self._open_steps_of(db, dossier):
-                shift = {}
-                for col in ("due_at", "warn_at", "next_escalation_at"):
-                    old = getattr(s, col)
-                    if old is not None:
-                        shift[col] = _iso(self.calendar.add_minutes(old, p))
-                if shift:
-                    store.update(db, "steps", "id", s.id, shift)
+                # A step opened during the pause lived through only the rest of it.
+                lived = p if s.opened_at <= d.paused_since else self.calendar.between(
+                    s.opened_at, now)
+                moved = {col: _iso(shift(getattr(s, col), lived))
+                         for col in ("due_at", "warn_at", "next_escalation_at")
+                         if getattr(s, col) is not None}
+                if moved and lived:
+                    store.update(db, "steps", "id", s.id, moved)
             self._audit(
                 db,
                 dossier=dossier,
@@ -357,19 +369,144 @@ class TimerCommands:
     def tick(self: Engine, now: datetime | None = None) -> TickReport:
         """Act on every warning, escalation, apology reminder and supplement expiry due by ``now``.
 
-        Idempotent; after a long gap each action fires once, in order, stamped with its instant.
+        Idempotent; after a long gap each action fires once, in order of the instant it fell due
+        (a step's next escalation level joins the queue in its place), stamped with that
+        instant. Up to :data:`TICK_BATCH` actions share one commit. Each action is atomic: an
+        action that raises is undone alone, the ones before it are committed, then the error
+        propagates. Warnings and escalations that no plugin observes (no ``step_warning``,
+        ``step_overdue``, ``step_escalated`` or ``audit_event`` implementation) are applied
+        set-wise, a run of them with a few statements.
         """
         now = now or self.clock.now()
         stamp = _iso(now)
+        assert stamp is not None
         done: list[tuple[datetime, str, str, int | None]] = []
-        while True:
-            due = self._due_actions(stamp)
-            if not due:
-                return TickReport(tuple(done))
-            for at, kind, key in due:
-                fired = getattr(self, f"_fire_{kind}")(key, at)
-                if fired:
+        queue = self._due_actions(stamp)
+        heapq.heapify(queue)  # (instant, kind, step id or dossier code): instants in order
+        fast = not any(getattr(self.pm.hook, h).get_hookimpls() for h in _STEP_HOOKS)
+        day = self.calendar.minutes_per_day
+        while queue:
+            failure: BaseException | None = None
+            with self._command() as db:
+                budget = TICK_BATCH
+                while queue and budget > 0:
+                    at, kind, key = queue[0]
+                    if fast and kind in _STEP_KINDS:
+                        # A run of them, all before the first one's next level could fall due,
+                        # so that follow-up levels stay in order.
+                        limit = _iso(self.calendar.add_minutes(datetime.fromisoformat(at), day))
+                        assert limit is not None
+                        run: list[tuple[str, str, Any]] = []
+                        while (queue and len(run) < budget and queue[0][1] in _STEP_KINDS
+                               and queue[0][0] < limit):
+                            run.append(heapq.heappop(queue))
+                        budget -= len(run)
+                        fired, follow = self._fire_steps(db, run, stamp)
+                        done.extend(fired)
+                        for item in follow:
+                            heapq.heappush(queue, item)
+                        continue
+                    heapq.heappop(queue)
+                    budget -= 1
+                    try:
+                        fired = getattr(self, f"_fire_{kind}")(key, at)
+                    except Exception as e:  # its savepoint is rolled back; keep the others
+                        failure = e
+                        break
                     done.extend(fired)
+                    if kind == "escalation" and fired:
+                        row = db.execute(
+                            "SELECT next_escalation_at FROM steps WHERE id = ? "
+                            "AND closed_at IS NULL", [key]).fetchone()
+                        if row is not None and row[0] is not None and row[0] <= stamp:
+                            heapq.heappush(queue, (row[0], kind, key))
+            if failure is not None:
+                raise failure
+        return TickReport(tuple(done))
+
+    def _fire_steps(
+        self: Engine, db: sqlite_utils.Database, run: list[tuple[str, str, Any]], stamp: str,
+    ) -> tuple[list[Any], list[tuple[str, str, Any]]]:
+        """Warnings and escalations no plugin observes, in order, with one SELECT, one UPDATE per
+        kind (executemany) and one INSERT of audit rows: the same rows and columns as
+        :meth:`_fire_warning` and :meth:`_fire_escalation` write."""
+        ids = sorted({key for _, _, key in run})
+        marks = ",".join("?" * len(ids))
+        rows = {r["id"]: r for r in store.rows(
+            db,
+            "SELECT s.id, s.dossier, s.unit, s.name, s.spec_id, s.assignee, s.share_minutes, "
+            "s.due_at, s.warn_at, s.escalation_level, s.escalated_to, s.next_escalation_at, "
+            "s.closed_at, d.procedure_version AS d_version, d.receiving_unit AS d_unit "
+            f"FROM steps s JOIN dossiers d ON d.code = s.dossier WHERE s.id IN ({marks})", ids)}
+        fired: list[Any] = []
+        follow: list[tuple[str, str, Any]] = []
+        warned: list[tuple[int]] = []
+        escalated: list[tuple[Any, ...]] = []
+        rows_out: list[dict[str, Any]] = []
+        day = self.calendar.minutes_per_day
+        for at_text, kind, step_id in run:
+            r = rows.get(step_id)
+            if r is None or r["closed_at"] is not None:
+                continue
+            code, unit_code = r["dossier"], r["unit"]
+            at = datetime.fromisoformat(at_text)
+            if kind == "warning":
+                if r["warn_at"] != at_text:
+                    continue
+                r["warn_at"] = None
+                warned.append((step_id,))
+                rows_out.append({
+                    "dossier": code, "event": "warning", "at": at_text, "from_unit": unit_code,
+                    "to_unit": unit_code, "to_officer": r["assignee"], "step_id": step_id,
+                    "share_minutes": r["share_minutes"], "due_at": r["due_at"],
+                    "note": f"sắp đến hạn: {r['name']}"})
+                fired.append((at, "warning", code, step_id))
+                continue
+            if r["next_escalation_at"] != at_text:
+                continue
+            level = (r["escalation_level"] or 0) + 1
+            chain = [unit_code, *self.org.ancestors(unit_code)]
+            unit = self.org.unit(chain[level - 1])
+            head = self.org.officers.get(unit.head) if unit.head else None
+            nxt = _iso(self.calendar.add_minutes(at, day)) if level < len(chain) else None
+            escalated_to = head.id if head else r["escalated_to"]
+            r.update(escalation_level=level, escalated_to=escalated_to, next_escalation_at=nxt)
+            escalated.append((level, escalated_to, nxt, step_id))
+            if level == 1:
+                rows_out.append({
+                    "dossier": code, "event": "overdue", "at": at_text, "from_unit": unit_code,
+                    "step_id": step_id, "share_minutes": r["share_minutes"],
+                    "due_at": r["due_at"], "note": f"quá hạn: {r['name']}"})
+            rows_out.append({
+                "dossier": code, "event": "escalated", "at": at_text, "from_unit": unit_code,
+                "to_unit": unit.code, "to_officer": head.id if head else None,
+                "step_id": step_id, "share_minutes": r["share_minutes"], "due_at": r["due_at"],
+                "note": f"chuyển lên cấp {level}: {unit.name}", "data": {"level": level}})
+            fired.append((at, "escalated", code, step_id))
+            if level == 1 and self._coordinating(r["d_version"], r["spec_id"]):
+                desk = self.org.unit(r["d_unit"])
+                desk_head = self.org.officers.get(desk.head) if desk.head else None
+                rows_out.append({
+                    "dossier": code, "event": "escalated", "at": at_text, "from_unit": unit_code,
+                    "to_unit": desk.code, "to_officer": desk_head.id if desk_head else None,
+                    "step_id": step_id,
+                    "due_at": r["due_at"],
+                    "note": "cơ quan phối hợp trả lời muộn: báo cáo người đứng đầu "
+                    "Bộ phận Một cửa (Art 19(4)(c))",
+                    "data": {"level": level, "one_stop_desk": True}})
+            if nxt is not None and nxt <= stamp:
+                follow.append((nxt, "escalation", step_id))
+        db.conn.executemany("UPDATE steps SET warn_at = NULL WHERE id = ?", warned)
+        db.conn.executemany(
+            "UPDATE steps SET escalation_level = ?, escalated_to = ?, next_escalation_at = ? "
+            "WHERE id = ?", escalated)
+        audit.append_many(db, rows_out)
+        return fired, follow
+
+    def _coordinating(self: Engine, version: str, spec_id: str) -> bool:
+        proc = self.procedure(version)
+        role = proc.steps[spec_id].role
+        return any(lane.coordinating and lane.role == role for lane in proc.lanes.values())
 
     def _due_actions(self: Engine, stamp: str | None) -> list[tuple[str, str, Any]]:
         db = self.db
@@ -436,14 +573,21 @@ class TimerCommands:
 
     def _fire_escalation(self: Engine, step_id: int, at_text: str) -> list[Any]:
         at = datetime.fromisoformat(at_text)
-        fired: list[Any] = []
         with self._command() as db:
-            s = self._step(db, step_id)
-            if s.closed_at is not None or _iso(s.next_escalation_at) != at_text:
+            rows = store.rows(
+                db,
+                "SELECT s.*, d.procedure_version AS d_version, d.receiving_unit AS d_unit "
+                "FROM steps s JOIN dossiers d ON d.code = s.dossier WHERE s.id = ?",
+                [step_id],
+            )
+            if not rows or rows[0]["closed_at"] is not None:
                 return []
-            d = self._dossier(db, s.dossier)
-            level = s.escalation_level + 1
-            chain = [s.unit, *self.org.ancestors(s.unit)]
+            r = rows[0]
+            if r["next_escalation_at"] != at_text:
+                return []
+            code, step_unit, due_text = r["dossier"], r["unit"], r["due_at"]
+            level = (r["escalation_level"] or 0) + 1
+            chain = [step_unit, *self.org.ancestors(step_unit)]
             unit = self.org.unit(chain[level - 1])
             head = self.org.officers.get(unit.head) if unit.head else None
             nxt = (
@@ -451,6 +595,7 @@ class TimerCommands:
                 if level < len(chain)
                 else None
             )
+            escalated_to = head.id if head else r["escalated_to"]
             store.update(
                 db,
                 "steps",
@@ -458,84 +603,96 @@ class TimerCommands:
                 step_id,
                 {
                     "escalation_level": level,
-                    "escalated_to": head.id if head else s.escalated_to,
+                    "escalated_to": escalated_to,
                     "next_escalation_at": _iso(nxt),
                 },
             )
+            # Records (JSON decoded, instants parsed) only for plugins that will see them.
+            hooked = any(
+                getattr(self.pm.hook, h).get_hookimpls() for h in ("step_overdue", "step_escalated")
+            )
+            d = self._dossier(db, code) if hooked else None
+            s = Step.from_row(r) if hooked else None
             if level == 1:
                 self._audit(
                     db,
-                    dossier=d.code,
+                    dossier=code,
                     event="overdue",
                     at=at_text,
-                    from_unit=s.unit,
-                    step_id=s.id,
-                    share_minutes=s.share_minutes,
-                    due_at=_iso(s.due_at),
-                    note=f"quá hạn: {s.name}",
+                    from_unit=step_unit,
+                    step_id=step_id,
+                    share_minutes=r["share_minutes"],
+                    due_at=due_text,
+                    note=f"quá hạn: {r['name']}",
                 )
-                self.hooks.call("step_overdue", dossier=d, step=s, at=at, db=db, _dossier=d.code)
-            step = self._step(db, step_id)
+                if hooked:
+                    self.hooks.call("step_overdue", dossier=d, step=s, at=at, db=db, _dossier=code)
+            step = (
+                attrs.evolve(s, escalation_level=level, escalated_to=escalated_to,
+                             next_escalation_at=nxt)
+                if s is not None else None
+            )
             self._audit(
                 db,
-                dossier=d.code,
+                dossier=code,
                 event="escalated",
                 at=at_text,
-                from_unit=s.unit,
+                from_unit=step_unit,
                 to_unit=unit.code,
                 to_officer=head.id if head else None,
-                step_id=s.id,
-                share_minutes=s.share_minutes,
-                due_at=_iso(s.due_at),
+                step_id=step_id,
+                share_minutes=r["share_minutes"],
+                due_at=due_text,
                 note=f"chuyển lên cấp {level}: {unit.name}",
                 data={"level": level},
             )
-            self.hooks.call(
-                "step_escalated",
-                dossier=d,
-                step=step,
-                level=level,
-                unit=unit,
-                head=head,
-                at=at,
-                db=db,
-                _dossier=d.code,
-            )
-            fired.append((at, "escalated", d.code, step_id))
-            proc = self.procedure(d.procedure_version)
-            lane_role = proc.steps[s.spec_id].role
-            coordinating = any(
-                lane.coordinating and lane.role == lane_role for lane in proc.lanes.values()
-            )
-            if level == 1 and coordinating:
-                desk = self.org.unit(d.receiving_unit)
-                desk_head = self.org.officers.get(desk.head) if desk.head else None
-                self._audit(
-                    db,
-                    dossier=d.code,
-                    event="escalated",
-                    at=at_text,
-                    from_unit=s.unit,
-                    to_unit=desk.code,
-                    to_officer=desk_head.id if desk_head else None,
-                    step_id=s.id,
-                    due_at=_iso(s.due_at),
-                    note="cơ quan phối hợp trả lời muộn: báo cáo người đứng đầu "
-                    "Bộ phận Một cửa (Art 19(4)(c))",
-                    data={"level": level, "one_stop_desk": True},
-                )
+            if hooked:
                 self.hooks.call(
                     "step_escalated",
                     dossier=d,
                     step=step,
                     level=level,
-                    unit=desk,
-                    head=desk_head,
+                    unit=unit,
+                    head=head,
                     at=at,
                     db=db,
-                    _dossier=d.code,
+                    _dossier=code,
                 )
-        return fired
+            proc = self.procedure(r["d_version"])
+            lane_role = proc.steps[r["spec_id"]].role
+            coordinating = any(
+                lane.coordinating and lane.role == lane_role for lane in proc.lanes.values()
+            )
+            if level == 1 and coordinating:
+                desk = self.org.unit(r["d_unit"])
+                desk_head = self.org.officers.get(desk.head) if desk.head else None
+                self._audit(
+                    db,
+                    dossier=code,
+                    event="escalated",
+                    at=at_text,
+                    from_unit=step_unit,
+                    to_unit=desk.code,
+                    to_officer=desk_head.id if desk_head else None,
+                    step_id=step_id,
+                    due_at=due_text,
+                    note="cơ quan phối hợp trả lời muộn: báo cáo người đứng đầu "
+                    "Bộ phận Một cửa (Art 19(4)(c))",
+                    data={"level": level, "one_stop_desk": True},
+                )
+                if hooked:
+                    self.hooks.call(
+                        "step_escalated",
+                        dossier=d,
+                        step=step,
+                        level=level,
+                        unit=desk,
+                        head=desk_head,
+                        at=at,
+                        db=db,
+                        _dossier=code,
+                    )
+        return [(at, "escalated", code, step_id)]
 
     def _fire_apology_required(self: Engine, code: str, at_text: str) -> list[Any]:
         at = datetime.fromisoformat(at_text)
