@@ -7,12 +7,12 @@ from __future__ import annotations
 from datetime import datetime
 
 from hypothesis import HealthCheck, given, settings
-from support import PROCESSES, FakeAgencies
 
 from lienthong import Engine, FixedClock, Organisation, hookimpl
 from lienthong.clock import VN_TZ
 from lienthong.demo import DEMO_ORG
 from lienthong.testing import History, dossier_histories, instants, play
+from support import PROCESSES, FakeAgencies
 
 ORG = Organisation.from_file(DEMO_ORG)
 
