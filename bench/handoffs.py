@@ -105,7 +105,6 @@ def lienthong_durable(n: int, durability: str, folder: Path) -> tuple[float, int
     )
     proc = engine.load_procedure(BPMN)
     members = {u: engine.org.members(u)[0].id for u in engine.org.units}
-    handoffs = 0
     code = ""
     start = time.perf_counter()
     for _ in range(n):
@@ -121,8 +120,9 @@ def lienthong_durable(n: int, durability: str, folder: Path) -> tuple[float, int
                 break
             s = open_steps[0]
             engine.complete(code, s.id, members[s.unit], DATA)
-        handoffs += sum(1 for s in engine.steps(code) if s.status == "done")
     elapsed = time.perf_counter() - start
+    # counted after the clock stops: the count is the bench's, not the engine's work
+    handoffs = engine.db.execute("SELECT count(*) FROM steps WHERE status = 'done'").fetchone()[0]
     state = engine.db.execute("SELECT state FROM dossier_states WHERE code = ?", [code]).fetchone()[
         0
     ]
