@@ -452,34 +452,18 @@ class Engine(TimerCommands):
             d = self._open_dossier(db, dossier)
             if officer is not None:
                 self.org.officer(officer)
-            now = self.clock.now()
-            wf = self._workflow(db, d)
-            wf.cancel()
-            db.execute(
-                "UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
-                "AND closed_at IS NULL",
-                [_iso(now), dossier],
-            )
             status = Status.STOPPED if by_agency else Status.WITHDRAWN
-            store.update(
+            self._close_early(
                 db,
-                "dossiers",
-                "code",
-                dossier,
-                {"status": int(status), "closed_at": _iso(now), "note": str(reason)},
-            )
-            self._audit(
-                db,
-                dossier=dossier,
+                d,
+                status,
+                self.clock.now(),
+                str(reason),
                 event="withdrawn",
-                at=_iso(now),
-                from_unit=None,
                 from_officer=APPLICANT if not by_agency else officer,
                 to_unit=d.receiving_unit,
                 to_officer=officer,
-                note=str(reason),
             )
-            self._save(db, dossier, wf)
             out = self._dossier(db, dossier)
             self.hooks.call(
                 "dossier_withdrawn", dossier=out, reason=str(reason), db=db, _dossier=dossier
@@ -883,6 +867,29 @@ class Engine(TimerCommands):
         store.update(db, "dossiers", "code", d.code, stored)
         return attrs.evolve(d, **values)
 
+    def _close_early(
+        self,
+        db: sqlite_utils.Database,
+        d: Dossier,
+        status: Status,
+        at: datetime,
+        note: str,
+        **audit_fields: Any,
+    ) -> Dossier:
+        """Stop a dossier before its result: cancel the workflow and the open steps, set the
+        status (3 refused, 7 withdrawn, 8 stopped), write the audit row. Returns the dossier."""
+        wf = self._workflow(db, d)
+        wf.cancel()
+        db.execute(
+            "UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
+            "AND closed_at IS NULL",
+            [_iso(at), d.code],
+        )
+        d = self._set(db, d, status=status, closed_at=at, note=note)
+        self._audit(db, dossier=d.code, at=_iso(at), note=note, **audit_fields)
+        self._save(db, d.code, wf)
+        return d
+
     def _finish_step(
         self,
         db: sqlite_utils.Database,
@@ -1003,14 +1010,6 @@ class Engine(TimerCommands):
         reason = str(data.get("reason") or "").strip()
         if not reason:
             raise InvalidData(f"refusing {d.code}: data must give a 'reason' (Mẫu 03)")
-        now = self.clock.now()
-        wf = self._workflow(db, d)
-        wf.cancel()
-        db.execute(
-            "UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
-            "AND closed_at IS NULL",
-            [_iso(now), d.code],
-        )
         store.update(
             db,
             "steps",
@@ -1018,26 +1017,18 @@ class Engine(TimerCommands):
             step.id,
             {"status": "done", "closed_by": officer, "data": _json(dict(data), "data")},
         )
-        store.update(
+        return self._close_early(
             db,
-            "dossiers",
-            "code",
-            d.code,
-            {"status": int(Status.REFUSED), "closed_at": _iso(now), "note": reason},
-        )
-        self._audit(
-            db,
-            dossier=d.code,
+            d,
+            Status.REFUSED,
+            self.clock.now(),
+            reason,
             event="refused",
-            at=_iso(now),
             from_unit=step.unit,
             from_officer=officer,
             to_officer=APPLICANT,
             step_id=step.id,
-            note=reason,
         )
-        self._save(db, d.code, wf)
-        return self._dossier(db, d.code)
 
     # -- internals: service steps ------------------------------------------------------------------
     def _run_services(

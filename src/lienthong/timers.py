@@ -265,11 +265,14 @@ class TimerCommands:
             )
             for s in self._open_steps_of(db, dossier):
                 # A step opened during the pause lived through only the rest of it.
-                lived = p if s.opened_at <= d.paused_since else self.calendar.between(
-                    s.opened_at, now)
-                moved = {col: _iso(shift(getattr(s, col), lived))
-                         for col in ("due_at", "warn_at", "next_escalation_at")
-                         if getattr(s, col) is not None}
+                lived = (
+                    p if s.opened_at <= d.paused_since else self.calendar.between(s.opened_at, now)
+                )
+                moved = {
+                    col: _iso(shift(getattr(s, col), lived))
+                    for col in ("due_at", "warn_at", "next_escalation_at")
+                    if getattr(s, col) is not None
+                }
                 if moved and lived:
                     store.update(db, "steps", "id", s.id, moved)
             self._audit(
@@ -397,8 +400,12 @@ class TimerCommands:
                         limit = _iso(self.calendar.add_minutes(datetime.fromisoformat(at), day))
                         assert limit is not None
                         run: list[tuple[str, str, Any]] = []
-                        while (queue and len(run) < budget and queue[0][1] in _STEP_KINDS
-                               and queue[0][0] < limit):
+                        while (
+                            queue
+                            and len(run) < budget
+                            and queue[0][1] in _STEP_KINDS
+                            and queue[0][0] < limit
+                        ):
                             run.append(heapq.heappop(queue))
                         budget -= len(run)
                         fired, follow = self._fire_steps(db, run, stamp)
@@ -417,7 +424,9 @@ class TimerCommands:
                     if kind == "escalation" and fired:
                         row = db.execute(
                             "SELECT next_escalation_at FROM steps WHERE id = ? "
-                            "AND closed_at IS NULL", [key]).fetchone()
+                            "AND closed_at IS NULL",
+                            [key],
+                        ).fetchone()
                         if row is not None and row[0] is not None and row[0] <= stamp:
                             heapq.heappush(queue, (row[0], kind, key))
             if failure is not None:
@@ -425,19 +434,27 @@ class TimerCommands:
         return TickReport(tuple(done))
 
     def _fire_steps(
-        self: Engine, db: sqlite_utils.Database, run: list[tuple[str, str, Any]], stamp: str,
+        self: Engine,
+        db: sqlite_utils.Database,
+        run: list[tuple[str, str, Any]],
+        stamp: str,
     ) -> tuple[list[Any], list[tuple[str, str, Any]]]:
         """Warnings and escalations no plugin observes, in order, with one SELECT, one UPDATE per
         kind (executemany) and one INSERT of audit rows: the same rows and columns as
         :meth:`_fire_warning` and :meth:`_fire_escalation` write."""
         ids = sorted({key for _, _, key in run})
         marks = ",".join("?" * len(ids))
-        rows = {r["id"]: r for r in store.rows(
-            db,
-            "SELECT s.id, s.dossier, s.unit, s.name, s.spec_id, s.assignee, s.share_minutes, "
-            "s.due_at, s.warn_at, s.escalation_level, s.escalated_to, s.next_escalation_at, "
-            "s.closed_at, d.procedure_version AS d_version, d.receiving_unit AS d_unit "
-            f"FROM steps s JOIN dossiers d ON d.code = s.dossier WHERE s.id IN ({marks})", ids)}
+        rows = {
+            r["id"]: r
+            for r in store.rows(
+                db,
+                "SELECT s.id, s.dossier, s.unit, s.name, s.spec_id, s.assignee, s.share_minutes, "
+                "s.due_at, s.warn_at, s.escalation_level, s.escalated_to, s.next_escalation_at, "
+                "s.closed_at, d.procedure_version AS d_version, d.receiving_unit AS d_unit "
+                f"FROM steps s JOIN dossiers d ON d.code = s.dossier WHERE s.id IN ({marks})",
+                ids,
+            )
+        }
         fired: list[Any] = []
         follow: list[tuple[str, str, Any]] = []
         warned: list[tuple[int]] = []
@@ -455,11 +472,20 @@ class TimerCommands:
                     continue
                 r["warn_at"] = None
                 warned.append((step_id,))
-                rows_out.append({
-                    "dossier": code, "event": "warning", "at": at_text, "from_unit": unit_code,
-                    "to_unit": unit_code, "to_officer": r["assignee"], "step_id": step_id,
-                    "share_minutes": r["share_minutes"], "due_at": r["due_at"],
-                    "note": f"sắp đến hạn: {r['name']}"})
+                rows_out.append(
+                    {
+                        "dossier": code,
+                        "event": "warning",
+                        "at": at_text,
+                        "from_unit": unit_code,
+                        "to_unit": unit_code,
+                        "to_officer": r["assignee"],
+                        "step_id": step_id,
+                        "share_minutes": r["share_minutes"],
+                        "due_at": r["due_at"],
+                        "note": f"sắp đến hạn: {r['name']}",
+                    }
+                )
                 fired.append((at, "warning", code, step_id))
                 continue
             if r["next_escalation_at"] != at_text:
@@ -473,33 +499,60 @@ class TimerCommands:
             r.update(escalation_level=level, escalated_to=escalated_to, next_escalation_at=nxt)
             escalated.append((level, escalated_to, nxt, step_id))
             if level == 1:
-                rows_out.append({
-                    "dossier": code, "event": "overdue", "at": at_text, "from_unit": unit_code,
-                    "step_id": step_id, "share_minutes": r["share_minutes"],
-                    "due_at": r["due_at"], "note": f"quá hạn: {r['name']}"})
-            rows_out.append({
-                "dossier": code, "event": "escalated", "at": at_text, "from_unit": unit_code,
-                "to_unit": unit.code, "to_officer": head.id if head else None,
-                "step_id": step_id, "share_minutes": r["share_minutes"], "due_at": r["due_at"],
-                "note": f"chuyển lên cấp {level}: {unit.name}", "data": {"level": level}})
+                rows_out.append(
+                    {
+                        "dossier": code,
+                        "event": "overdue",
+                        "at": at_text,
+                        "from_unit": unit_code,
+                        "step_id": step_id,
+                        "share_minutes": r["share_minutes"],
+                        "due_at": r["due_at"],
+                        "note": f"quá hạn: {r['name']}",
+                    }
+                )
+            rows_out.append(
+                {
+                    "dossier": code,
+                    "event": "escalated",
+                    "at": at_text,
+                    "from_unit": unit_code,
+                    "to_unit": unit.code,
+                    "to_officer": head.id if head else None,
+                    "step_id": step_id,
+                    "share_minutes": r["share_minutes"],
+                    "due_at": r["due_at"],
+                    "note": f"chuyển lên cấp {level}: {unit.name}",
+                    "data": {"level": level},
+                }
+            )
             fired.append((at, "escalated", code, step_id))
             if level == 1 and self._coordinating(r["d_version"], r["spec_id"]):
                 desk = self.org.unit(r["d_unit"])
                 desk_head = self.org.officers.get(desk.head) if desk.head else None
-                rows_out.append({
-                    "dossier": code, "event": "escalated", "at": at_text, "from_unit": unit_code,
-                    "to_unit": desk.code, "to_officer": desk_head.id if desk_head else None,
-                    "step_id": step_id,
-                    "due_at": r["due_at"],
-                    "note": "cơ quan phối hợp trả lời muộn: báo cáo người đứng đầu "
-                    "Bộ phận Một cửa (Art 19(4)(c))",
-                    "data": {"level": level, "one_stop_desk": True}})
+                rows_out.append(
+                    {
+                        "dossier": code,
+                        "event": "escalated",
+                        "at": at_text,
+                        "from_unit": unit_code,
+                        "to_unit": desk.code,
+                        "to_officer": desk_head.id if desk_head else None,
+                        "step_id": step_id,
+                        "due_at": r["due_at"],
+                        "note": "cơ quan phối hợp trả lời muộn: báo cáo người đứng đầu "
+                        "Bộ phận Một cửa (Art 19(4)(c))",
+                        "data": {"level": level, "one_stop_desk": True},
+                    }
+                )
             if nxt is not None and nxt <= stamp:
                 follow.append((nxt, "escalation", step_id))
         db.conn.executemany("UPDATE steps SET warn_at = NULL WHERE id = ?", warned)
         db.conn.executemany(
             "UPDATE steps SET escalation_level = ?, escalated_to = ?, next_escalation_at = ? "
-            "WHERE id = ?", escalated)
+            "WHERE id = ?",
+            escalated,
+        )
         audit.append_many(db, rows_out)
         return fired, follow
 
@@ -628,9 +681,11 @@ class TimerCommands:
                 if hooked:
                     self.hooks.call("step_overdue", dossier=d, step=s, at=at, db=db, _dossier=code)
             step = (
-                attrs.evolve(s, escalation_level=level, escalated_to=escalated_to,
-                             next_escalation_at=nxt)
-                if s is not None else None
+                attrs.evolve(
+                    s, escalation_level=level, escalated_to=escalated_to, next_escalation_at=nxt
+                )
+                if s is not None
+                else None
             )
             self._audit(
                 db,
@@ -729,34 +784,16 @@ class TimerCommands:
             if d.is_closed or d.status != Status.SUPPLEMENT_REQUESTED:
                 store.update(db, "dossiers", "code", code, {"supplement_close_at": None})
                 return []
-            wf = self._workflow(db, d)
-            wf.cancel()
-            db.execute(
-                "UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
-                "AND closed_at IS NULL",
-                [at_text, code],
-            )
-            store.update(
+            store.update(db, "dossiers", "code", code, {"supplement_close_at": None})
+            self._close_early(
                 db,
-                "dossiers",
-                "code",
-                code,
-                {
-                    "status": int(Status.STOPPED),
-                    "closed_at": at_text,
-                    "supplement_close_at": None,
-                    "note": "không bổ sung hồ sơ trong 15 ngày",
-                },
-            )
-            self._audit(
-                db,
-                dossier=code,
+                d,
+                Status.STOPPED,
+                at,
+                "không bổ sung hồ sơ trong 15 ngày: dừng giải quyết",
                 event="supplement_expired",
-                at=at_text,
                 to_unit=d.receiving_unit,
-                note="quá 15 ngày không bổ sung: dừng giải quyết hồ sơ",
             )
-            self._save(db, code, wf)
         return [(at, "supplement_expired", code, None)]
 
     # -- helpers -------------------------------------------------------------------------------
