@@ -54,3 +54,45 @@ def test_every_cli_command_is_documented() -> None:
     text = (ROOT / "docs" / "cli.md").read_text(encoding="utf-8")
     missing = [c for c in _commands(main) if f"`{c}" not in text]
     assert missing == []
+
+
+CONSOLE = re.compile(r"```console\n(.*?)```", re.S)
+TOML = re.compile(r"```toml\n(# Lịch làm việc của tỉnh X.*?)```", re.S)
+
+
+def test_calendar_command_examples_print_what_the_page_says(tmp_path: Path) -> None:
+    """Every ``$ lienthong calendar ...`` line of docs/calendar.md, run for real, prints exactly
+    the lines that follow it; ``tinh-x.toml`` is the overlay the page shows."""
+    import shlex
+
+    from click.testing import CliRunner
+
+    page = (ROOT / "docs" / "calendar.md").read_text(encoding="utf-8")
+    [overlay] = TOML.findall(page)
+    (tmp_path / "tinh-x.toml").write_text(overlay, encoding="utf-8")
+    (tmp_path / "hong.toml").write_text(  # the broken overlay the page shows
+        '[hours]\nperiods = [["08:00", "12:00"], ["11:30", "17:00"]]\n', encoding="utf-8")
+    runner = CliRunner()
+    checked = 0
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        for block in CONSOLE.findall(page):
+            lines = block.rstrip("\n").split("\n")
+            for i, line in enumerate(lines):
+                if not line.startswith("$ lienthong calendar "):
+                    continue
+                expected = []
+                for nxt in lines[i + 1:]:
+                    if nxt.startswith("$ "):
+                        break
+                    expected.append(nxt)
+                result = runner.invoke(main, shlex.split(line[len("$ lienthong "):]))
+                got = result.output.rstrip("\n").split("\n")
+                if result.exit_code != 0:
+                    got = [f"Error: {result.output.strip().removeprefix('Error: ')}"]
+                assert got == expected, f"{line}\n{result.output}"
+                checked += 1
+    finally:
+        os.chdir(cwd)
+    assert checked >= 15
