@@ -102,3 +102,16 @@ def test_attached_to_the_main_command(fake):
     result = CliRunner().invoke(main, ["plugins", "--json"])
     assert result.exit_code == 0, result.output
     assert "fake" in {p["name"] for p in json.loads(result.output)}
+
+
+def test_trace_hooks_prints_every_hook_call(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from lienthong.plugins import make_plugin_manager
+
+    monkeypatch.setenv("LIENTHONG_TRACE_HOOKS", "1")
+    pm = make_plugin_manager(entry_points=False)
+    pm.hook.operations()
+    err = capsys.readouterr().err
+    assert "operations" in err
+    monkeypatch.delenv("LIENTHONG_TRACE_HOOKS")
+    make_plugin_manager(entry_points=False).hook.operations()
+    assert capsys.readouterr().err == ""
