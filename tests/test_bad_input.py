@@ -293,3 +293,38 @@ def test_restricted_runtime_errors_are_script_errors(
             "forward",
             word if word != "division" else "forward",
         )
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "words"),
+    [
+        (b'<bpmn:userTask id="review_card"', b'<bpmn:callActivity id="review_card"',
+         ["review_card", "call activities"]),
+        (b"</bpmn:startEvent>",
+         b'<bpmn:timerEventDefinition id="t1"/></bpmn:startEvent>', ["timer events"]),
+    ],
+)
+def test_what_the_engine_cannot_run_is_refused_at_load(
+    engine: Engine, old: bytes, new: bytes, words: list[str]
+) -> None:
+    data = KHAI_SINH.read_bytes().replace(old, new, 1)
+    if b"callActivity" in new:
+        start = data.index(b'<bpmn:callActivity id="review_card"')
+        end = data.index(b"</bpmn:userTask>", start)
+        data = data[:end] + b"</bpmn:callActivity>" + data[end + len(b"</bpmn:userTask>"):]
+    _unchanged(engine, lambda: engine.load_procedure(data, name="k.bpmn"), ProcedureError, *words)
+
+
+def test_a_plain_task_is_a_user_step(engine: Engine, clock: FixedClock) -> None:
+    data = KHAI_SINH.read_bytes()
+    start = data.index(b'<bpmn:userTask id="review_card"')
+    end = data.index(b"</bpmn:userTask>", start)
+    data = (data[:start] + b"<bpmn:task" + data[start + len(b"<bpmn:userTask"):end]
+            + b"</bpmn:task>" + data[end + len(b"</bpmn:userTask>"):])
+    engine.load_procedure(data, name="plain-task.bpmn")
+    from support import run_to_end
+
+    code = engine.receive("233448", applicant={"name": "A"}, receiving_unit=DESK,
+                          documents=DOCS).code
+    run_to_end(engine, code, clock)
+    assert "review_card" in [s.spec_id for s in engine.steps(code) if s.kind == "user"]

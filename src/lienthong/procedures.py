@@ -33,18 +33,23 @@ NS = {
 }
 PREFIX = "lienthong:"
 STEP_KINDS = ("reception", "processing", "return")
-_TASK_TAGS = (
-    "userTask",
-    "serviceTask",
-    "scriptTask",
-    "manualTask",
-    "task",
-    "sendTask",
-    "receiveTask",
-    "businessRuleTask",
-    "callActivity",
-    "subProcess",
-)
+_TASK_TAGS = ("userTask", "serviceTask", "scriptTask", "manualTask", "task")
+#: What the engine cannot run yet: refused when the file loads, rather than a dossier stuck later.
+#: Timers would read the wall clock (lienthong's deadlines come from lienthong:share instead);
+#: the others need a runner for messages, decisions or nested processes.
+_UNSUPPORTED = {
+    "sendTask": "send tasks",
+    "receiveTask": "receive tasks",
+    "businessRuleTask": "business rule tasks (DMN)",
+    "callActivity": "call activities",
+    "subProcess": "subprocesses",
+    "transaction": "transactions",
+    "adHocSubProcess": "ad-hoc subprocesses",
+    "eventBasedGateway": "event-based gateways",
+    "timerEventDefinition": "timer events (deadlines come from lienthong:share)",
+    "messageEventDefinition": "message events",
+    "signalEventDefinition": "signal events",
+}
 
 
 @attrs.frozen
@@ -196,8 +201,23 @@ def load_procedure(
             "that names the unit working it"
         )
 
+    for tag, what in _UNSUPPORTED.items():
+        for el in proc.xpath(f".//bpmn:{tag}", namespaces=NS):
+            host = el if el.get("id") else el.getparent()
+            raise ProcedureError(
+                f"{_where(file, host)}: lienthong does not run {what} yet; use user, service and "
+                "script tasks with exclusive and parallel gateways"
+            )
+
     steps: dict[str, StepSpec] = {}
-    tag_kind = {"userTask": "user", "serviceTask": "service", "scriptTask": "script"}
+    # A manual task or a plain task is work a person does: a user step like any other.
+    tag_kind = {
+        "userTask": "user",
+        "manualTask": "user",
+        "task": "user",
+        "serviceTask": "service",
+        "scriptTask": "script",
+    }
     for tag in _TASK_TAGS:
         for el in proc.xpath(f".//bpmn:{tag}", namespaces=NS):
             tid = el.get("id")
