@@ -34,6 +34,23 @@ TICK_BATCH = 5000
 #: Hooks that observe a warning or an escalation: with none implemented, the tick works set-wise.
 _STEP_HOOKS = ("step_warning", "step_overdue", "step_escalated", "audit_event")
 _STEP_KINDS = ("warning", "escalation")
+#: The columns a warning or an escalation reads: the step, and two of its dossier's.
+_STEP_SELECT = (
+    "SELECT s.id, s.dossier, s.unit, s.name, s.spec_id, s.assignee, s.share_minutes, s.due_at, "
+    "s.warn_at, s.escalation_level, s.escalated_to, s.next_escalation_at, s.closed_at, "
+    "d.procedure_version AS d_version, d.receiving_unit AS d_unit "
+    "FROM steps s JOIN dossiers d ON d.code = s.dossier"
+)
+
+
+@attrs.frozen
+class _Plan:
+    """What one warning or escalation writes (see ``TimerCommands._plan_step_action``)."""
+
+    updates: dict[str, Any]
+    entries: list[tuple[dict[str, Any], tuple[str, dict[str, Any]] | None]]
+    fired: tuple[datetime, str, str, int | None]
+    follow: str | None
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -440,121 +457,169 @@ class TimerCommands:
         stamp: str,
     ) -> tuple[list[Any], list[tuple[str, str, Any]]]:
         """Warnings and escalations no plugin observes, in order, with one SELECT, one UPDATE per
-        kind (executemany) and one INSERT of audit rows: the same rows and columns as
-        :meth:`_fire_warning` and :meth:`_fire_escalation` write."""
+        action (executemany) and one INSERT of the audit rows: the rows that
+        :meth:`_plan_step_action` plans, the same as the one-at-a-time path writes."""
         ids = sorted({key for _, _, key in run})
         marks = ",".join("?" * len(ids))
-        rows = {
-            r["id"]: r
-            for r in store.rows(
-                db,
-                "SELECT s.id, s.dossier, s.unit, s.name, s.spec_id, s.assignee, s.share_minutes, "
-                "s.due_at, s.warn_at, s.escalation_level, s.escalated_to, s.next_escalation_at, "
-                "s.closed_at, d.procedure_version AS d_version, d.receiving_unit AS d_unit "
-                f"FROM steps s JOIN dossiers d ON d.code = s.dossier WHERE s.id IN ({marks})",
-                ids,
-            )
-        }
+        rows = {r["id"]: r for r in store.rows(db, f"{_STEP_SELECT} WHERE s.id IN ({marks})", ids)}
         fired: list[Any] = []
         follow: list[tuple[str, str, Any]] = []
-        warned: list[tuple[int]] = []
-        escalated: list[tuple[Any, ...]] = []
-        rows_out: list[dict[str, Any]] = []
-        day = self.calendar.minutes_per_day
+        updates: list[tuple[Any, ...]] = []
+        audit_rows: list[dict[str, Any]] = []
         for at_text, kind, step_id in run:
             r = rows.get(step_id)
-            if r is None or r["closed_at"] is not None:
+            if r is None:
                 continue
-            code, unit_code = r["dossier"], r["unit"]
-            at = datetime.fromisoformat(at_text)
-            if kind == "warning":
-                if r["warn_at"] != at_text:
-                    continue
-                r["warn_at"] = None
-                warned.append((step_id,))
-                rows_out.append(
-                    {
-                        "dossier": code,
-                        "event": "warning",
-                        "at": at_text,
-                        "from_unit": unit_code,
-                        "to_unit": unit_code,
-                        "to_officer": r["assignee"],
-                        "step_id": step_id,
-                        "share_minutes": r["share_minutes"],
-                        "due_at": r["due_at"],
-                        "note": f"sắp đến hạn: {r['name']}",
-                    }
+            plan = self._plan_step_action(r, kind, at_text)
+            if plan is None:
+                continue
+            r.update(plan.updates)  # a later action on the same step sees this one
+            updates.append(
+                (
+                    r["warn_at"],
+                    r["escalation_level"],
+                    r["escalated_to"],
+                    r["next_escalation_at"],
+                    step_id,
                 )
-                fired.append((at, "warning", code, step_id))
-                continue
-            if r["next_escalation_at"] != at_text:
-                continue
-            level = (r["escalation_level"] or 0) + 1
-            chain = [unit_code, *self.org.ancestors(unit_code)]
-            unit = self.org.unit(chain[level - 1])
-            head = self.org.officers.get(unit.head) if unit.head else None
-            nxt = _iso(self.calendar.add_minutes(at, day)) if level < len(chain) else None
-            escalated_to = head.id if head else r["escalated_to"]
-            r.update(escalation_level=level, escalated_to=escalated_to, next_escalation_at=nxt)
-            escalated.append((level, escalated_to, nxt, step_id))
-            if level == 1:
-                rows_out.append(
+            )
+            audit_rows.extend(row for row, _hook in plan.entries)
+            fired.append(plan.fired)
+            if plan.follow is not None and plan.follow <= stamp:
+                follow.append((plan.follow, "escalation", step_id))
+        db.conn.executemany(
+            "UPDATE steps SET warn_at = ?, escalation_level = ?, escalated_to = ?, "
+            "next_escalation_at = ? WHERE id = ?",
+            updates,
+        )
+        audit.append_many(db, audit_rows)
+        return fired, follow
+
+    def _plan_step_action(self: Engine, r: dict[str, Any], kind: str, at_text: str) -> _Plan | None:
+        """What a warning or an escalation of the step row ``r`` (as :data:`_STEP_SELECT`
+        reads it) writes: the step's new columns, the audit rows in order, each with the hook
+        to call after it. ``None`` when the step is closed or the action already happened."""
+        if r["closed_at"] is not None:
+            return None
+        at = datetime.fromisoformat(at_text)
+        code, step_unit = r["dossier"], r["unit"]
+        base = {
+            "dossier": code,
+            "at": at_text,
+            "from_unit": step_unit,
+            "step_id": r["id"],
+            "due_at": r["due_at"],
+        }
+        if kind == "warning":
+            if r["warn_at"] != at_text:
+                return None
+            row = {
+                **base,
+                "event": "warning",
+                "to_unit": step_unit,
+                "to_officer": r["assignee"],
+                "share_minutes": r["share_minutes"],
+                "note": f"sắp đến hạn: {r['name']}",
+            }
+            return _Plan(
+                {"warn_at": None},
+                [(row, ("step_warning", {}))],
+                (at, "warning", code, r["id"]),
+                None,
+            )
+        if r["next_escalation_at"] != at_text:
+            return None
+        level = (r["escalation_level"] or 0) + 1
+        chain = [step_unit, *self.org.ancestors(step_unit)]
+        unit = self.org.unit(chain[level - 1])
+        head = self.org.officers.get(unit.head) if unit.head else None
+        nxt = (
+            _iso(self.calendar.add_minutes(at, self.calendar.minutes_per_day))
+            if level < len(chain)
+            else None
+        )
+        updates = {
+            "escalation_level": level,
+            "escalated_to": head.id if head else r["escalated_to"],
+            "next_escalation_at": nxt,
+        }
+        entries: list[tuple[dict[str, Any], tuple[str, dict[str, Any]] | None]] = []
+        if level == 1:
+            entries.append(
+                (
                     {
-                        "dossier": code,
+                        **base,
                         "event": "overdue",
-                        "at": at_text,
-                        "from_unit": unit_code,
-                        "step_id": step_id,
                         "share_minutes": r["share_minutes"],
-                        "due_at": r["due_at"],
                         "note": f"quá hạn: {r['name']}",
-                    }
+                    },
+                    ("step_overdue", {}),
                 )
-            rows_out.append(
+            )
+        entries.append(
+            (
                 {
-                    "dossier": code,
+                    **base,
                     "event": "escalated",
-                    "at": at_text,
-                    "from_unit": unit_code,
                     "to_unit": unit.code,
                     "to_officer": head.id if head else None,
-                    "step_id": step_id,
                     "share_minutes": r["share_minutes"],
-                    "due_at": r["due_at"],
                     "note": f"chuyển lên cấp {level}: {unit.name}",
                     "data": {"level": level},
-                }
+                },
+                ("step_escalated", {"level": level, "unit": unit, "head": head}),
             )
-            fired.append((at, "escalated", code, step_id))
-            if level == 1 and self._coordinating(r["d_version"], r["spec_id"]):
-                desk = self.org.unit(r["d_unit"])
-                desk_head = self.org.officers.get(desk.head) if desk.head else None
-                rows_out.append(
+        )
+        if level == 1 and self._coordinating(r["d_version"], r["spec_id"]):
+            desk = self.org.unit(r["d_unit"])
+            desk_head = self.org.officers.get(desk.head) if desk.head else None
+            entries.append(
+                (
                     {
-                        "dossier": code,
+                        **base,
                         "event": "escalated",
-                        "at": at_text,
-                        "from_unit": unit_code,
                         "to_unit": desk.code,
                         "to_officer": desk_head.id if desk_head else None,
-                        "step_id": step_id,
-                        "due_at": r["due_at"],
                         "note": "cơ quan phối hợp trả lời muộn: báo cáo người đứng đầu "
                         "Bộ phận Một cửa (Art 19(4)(c))",
                         "data": {"level": level, "one_stop_desk": True},
-                    }
+                    },
+                    ("step_escalated", {"level": level, "unit": desk, "head": desk_head}),
                 )
-            if nxt is not None and nxt <= stamp:
-                follow.append((nxt, "escalation", step_id))
-        db.conn.executemany("UPDATE steps SET warn_at = NULL WHERE id = ?", warned)
-        db.conn.executemany(
-            "UPDATE steps SET escalation_level = ?, escalated_to = ?, next_escalation_at = ? "
-            "WHERE id = ?",
-            escalated,
-        )
-        audit.append_many(db, rows_out)
-        return fired, follow
+            )
+        return _Plan(updates, entries, (at, "escalated", code, r["id"]), nxt)
+
+    def _fire_one(self: Engine, step_id: int, kind: str, at_text: str) -> list[Any]:
+        """One warning or escalation in its own savepoint, with its hook calls."""
+        with self._command() as db:
+            rows = store.rows(db, f"{_STEP_SELECT} WHERE s.id = ?", [step_id])
+            plan = self._plan_step_action(rows[0], kind, at_text) if rows else None
+            if plan is None:
+                return []
+            r = rows[0]
+            store.update(db, "steps", "id", step_id, plan.updates)
+            d: Dossier | None = None
+            step: Step | None = None
+            for row, hook in plan.entries:
+                self._audit(db, **row)
+                if hook is None:
+                    continue
+                name, extra = hook
+                if not getattr(self.pm.hook, name).get_hookimpls():
+                    continue
+                if d is None:  # records only for plugins that will see them
+                    d = self._dossier(db, r["dossier"])
+                    step = self._step(db, step_id)
+                self.hooks.call(
+                    name,
+                    dossier=d,
+                    step=step,
+                    at=plan.fired[0],
+                    db=db,
+                    _dossier=r["dossier"],
+                    **extra,
+                )
+        return [plan.fired]
 
     def _coordinating(self: Engine, version: str, spec_id: str) -> bool:
         proc = self.procedure(version)
@@ -594,160 +659,10 @@ class TimerCommands:
         return out
 
     def _fire_warning(self: Engine, step_id: int, at_text: str) -> list[Any]:
-        at = datetime.fromisoformat(at_text)
-        with self._command() as db:
-            s = self._step(db, step_id)
-            if s.closed_at is not None or s.warn_at is None or _iso(s.warn_at) != at_text:
-                return []
-            store.update(db, "steps", "id", step_id, {"warn_at": None})
-            d = self._dossier(db, s.dossier)
-            self._audit(
-                db,
-                dossier=s.dossier,
-                event="warning",
-                at=at_text,
-                from_unit=s.unit,
-                to_unit=s.unit,
-                to_officer=s.assignee,
-                step_id=s.id,
-                share_minutes=s.share_minutes,
-                due_at=_iso(s.due_at),
-                note=f"sắp đến hạn: {s.name}",
-            )
-            self.hooks.call(
-                "step_warning",
-                dossier=d,
-                step=self._step(db, step_id),
-                at=at,
-                db=db,
-                _dossier=s.dossier,
-            )
-        return [(at, "warning", s.dossier, step_id)]
+        return self._fire_one(step_id, "warning", at_text)
 
     def _fire_escalation(self: Engine, step_id: int, at_text: str) -> list[Any]:
-        at = datetime.fromisoformat(at_text)
-        with self._command() as db:
-            rows = store.rows(
-                db,
-                "SELECT s.*, d.procedure_version AS d_version, d.receiving_unit AS d_unit "
-                "FROM steps s JOIN dossiers d ON d.code = s.dossier WHERE s.id = ?",
-                [step_id],
-            )
-            if not rows or rows[0]["closed_at"] is not None:
-                return []
-            r = rows[0]
-            if r["next_escalation_at"] != at_text:
-                return []
-            code, step_unit, due_text = r["dossier"], r["unit"], r["due_at"]
-            level = (r["escalation_level"] or 0) + 1
-            chain = [step_unit, *self.org.ancestors(step_unit)]
-            unit = self.org.unit(chain[level - 1])
-            head = self.org.officers.get(unit.head) if unit.head else None
-            nxt = (
-                self.calendar.add_minutes(at, self.calendar.minutes_per_day)
-                if level < len(chain)
-                else None
-            )
-            escalated_to = head.id if head else r["escalated_to"]
-            store.update(
-                db,
-                "steps",
-                "id",
-                step_id,
-                {
-                    "escalation_level": level,
-                    "escalated_to": escalated_to,
-                    "next_escalation_at": _iso(nxt),
-                },
-            )
-            # Records (JSON decoded, instants parsed) only for plugins that will see them.
-            hooked = any(
-                getattr(self.pm.hook, h).get_hookimpls() for h in ("step_overdue", "step_escalated")
-            )
-            d = self._dossier(db, code) if hooked else None
-            s = Step.from_row(r) if hooked else None
-            if level == 1:
-                self._audit(
-                    db,
-                    dossier=code,
-                    event="overdue",
-                    at=at_text,
-                    from_unit=step_unit,
-                    step_id=step_id,
-                    share_minutes=r["share_minutes"],
-                    due_at=due_text,
-                    note=f"quá hạn: {r['name']}",
-                )
-                if hooked:
-                    self.hooks.call("step_overdue", dossier=d, step=s, at=at, db=db, _dossier=code)
-            step = (
-                attrs.evolve(
-                    s, escalation_level=level, escalated_to=escalated_to, next_escalation_at=nxt
-                )
-                if s is not None
-                else None
-            )
-            self._audit(
-                db,
-                dossier=code,
-                event="escalated",
-                at=at_text,
-                from_unit=step_unit,
-                to_unit=unit.code,
-                to_officer=head.id if head else None,
-                step_id=step_id,
-                share_minutes=r["share_minutes"],
-                due_at=due_text,
-                note=f"chuyển lên cấp {level}: {unit.name}",
-                data={"level": level},
-            )
-            if hooked:
-                self.hooks.call(
-                    "step_escalated",
-                    dossier=d,
-                    step=step,
-                    level=level,
-                    unit=unit,
-                    head=head,
-                    at=at,
-                    db=db,
-                    _dossier=code,
-                )
-            proc = self.procedure(r["d_version"])
-            lane_role = proc.steps[r["spec_id"]].role
-            coordinating = any(
-                lane.coordinating and lane.role == lane_role for lane in proc.lanes.values()
-            )
-            if level == 1 and coordinating:
-                desk = self.org.unit(r["d_unit"])
-                desk_head = self.org.officers.get(desk.head) if desk.head else None
-                self._audit(
-                    db,
-                    dossier=code,
-                    event="escalated",
-                    at=at_text,
-                    from_unit=step_unit,
-                    to_unit=desk.code,
-                    to_officer=desk_head.id if desk_head else None,
-                    step_id=step_id,
-                    due_at=due_text,
-                    note="cơ quan phối hợp trả lời muộn: báo cáo người đứng đầu "
-                    "Bộ phận Một cửa (Art 19(4)(c))",
-                    data={"level": level, "one_stop_desk": True},
-                )
-                if hooked:
-                    self.hooks.call(
-                        "step_escalated",
-                        dossier=d,
-                        step=step,
-                        level=level,
-                        unit=desk,
-                        head=desk_head,
-                        at=at,
-                        db=db,
-                        _dossier=code,
-                    )
-        return [(at, "escalated", code, step_id)]
+        return self._fire_one(step_id, "escalation", at_text)
 
     def _fire_apology_required(self: Engine, code: str, at_text: str) -> list[Any]:
         at = datetime.fromisoformat(at_text)
