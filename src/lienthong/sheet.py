@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .audit import SHEET_EVENTS, ControlSheet, SheetRow, result_label
 from .records import parse_instant
@@ -32,8 +32,22 @@ def control_sheet(engine: Engine, code: str) -> ControlSheet:
     def officer_name(o: str | None) -> str:
         if not o:
             return ""
+        if o == "system":  # a service step, closed by its plugin
+            return "Hệ thống (system)"
         off = engine.org.officers.get(o)
         return off.name if off else o
+
+    # The audit row of a handoff is written when the step opens, often before anyone took it;
+    # the officer who took (or closed) that step is the one who received it (Người nhận).
+    steps = {st.id: st for st in engine.steps(code)}
+
+    def receiver(r: dict[str, Any]) -> str:
+        if r["to_officer"]:
+            return officer_name(r["to_officer"])
+        st = steps.get(r["step_id"]) if r["event"] in ("handoff", "received") else None
+        if st is None or st.unit != r["to_unit"]:
+            return ""
+        return officer_name(st.assignee or (st.closed_by if st.closed_by != "system" else None))
 
     rows = []
     for r in engine.audit_rows(code):
@@ -48,14 +62,14 @@ def control_sheet(engine: Engine, code: str) -> ControlSheet:
                 receiver=unit_name(r["to_unit"], receiver_default),
                 at=at,
                 giver_officer=officer_name(r["from_officer"]),
-                receiver_officer=officer_name(r["to_officer"]),
+                receiver_officer=receiver(r),
                 result=result_label(r["result_class"]),
                 note=r["note"]
                 if r["event"] == "handoff"
                 else _NOTES.get(r["event"], r["note"] or ""),
             )
         )
-    resolving = sorted({s.unit for s in engine.steps(code) if s.step_kind == "processing"})
+    resolving = sorted({st.unit for st in steps.values() if st.step_kind == "processing"})
     lanes = {lane.role: lane for lane in proc.lanes.values()}
     coordinating = tuple(
         unit_name(unit, unit)
