@@ -93,6 +93,11 @@ def test_dossier_travels_unit_to_unit_and_every_handoff_is_kept(
     ]
     sheet = engine.control_sheet(d.code)
     assert len(sheet.rows) == len(events)
+    # Người nhận: who took each step; the desk officer claimed the reception step.
+    assert sheet.rows[0].receiver_officer == "Trần Thị Mai"
+    commune_officer = engine.org.officer(officer_of(engine, COMMUNE)).name
+    assert sheet.rows[1].receiver_officer == commune_officer
+    assert sheet.rows[5].giver_officer == "Hệ thống (system)"  # the card plugin closed it
     assert [r.at for r in sheet.rows] == sorted(r.at for r in sheet.rows)
     text = sheet.render()
     assert "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ" in text and d.code in text
