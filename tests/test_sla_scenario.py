@@ -12,7 +12,7 @@ import pytest
 
 from lienthong import Engine, FixedClock, NotAllowed, SlaError, Status
 from lienthong.clock import VN_TZ
-from support import COMMUNE, DESK
+from support import COMMUNE, DESK, LAND
 
 
 def vn(*a: int) -> datetime:
@@ -221,3 +221,26 @@ def test_financial_obligation_pause_shifts_every_due_instant(
     ] == ["obligation_started", "obligation_ended"]
     sheet = engine.control_sheet(d.code).render()
     assert "tạm dừng 960 phút làm việc" in sheet
+
+
+def test_a_sector_sets_its_own_supplement_window(make_engine, clock: FixedClock) -> None:  # type: ignore[no-untyped-def]
+    """The land procedure's quy chế gives 2 working days (Art 3(4)(a)): its BPMN says so."""
+    engine = make_engine()
+    data = LAND.read_bytes().replace(
+        b'<spiffworkflow:property name="lienthong:deadline" value="8d"',
+        b'<spiffworkflow:property name="lienthong:supplement-window" value="2d" />'
+        b'<spiffworkflow:property name="lienthong:deadline" value="8d"')
+    proc = engine.load_procedure(data, name="land-2d.bpmn")
+    assert proc.supplement_window_minutes == 960
+    d = engine.receive("1.013831", applicant={"name": "A"}, receiving_unit=DESK,
+                       documents=list(proc.required_documents))
+    [reception] = engine.open_steps(unit=DESK)
+    engine.complete(d.code, reception.id, "tran.thi.mai")   # the land office gets it at 09:00
+    [review] = engine.open_steps(dossier=d.code)
+    officer = engine.org.members(review.unit)[0].id
+    clock.set(vn(2025, 3, 5, 9, 1))                          # 2 working days and a minute
+    with pytest.raises(SlaError, match="within 960"):
+        engine.request_supplement(d.code, officer=officer, missing=["x"], reason="y")
+    clock.set(vn(2025, 3, 5, 9, 0))
+    assert engine.request_supplement(d.code, officer=officer, missing=["x"],
+                                     reason="y").status == Status.SUPPLEMENT_REQUESTED

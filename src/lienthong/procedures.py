@@ -99,6 +99,8 @@ class Procedure:
     required_documents: tuple[str, ...] = ()
     fee: int | None = None
     legal_basis: str = ""
+    #: working minutes a unit has to ask for a supplement; None: the Engine's default (3 days)
+    supplement_window_minutes: int | None = None
     spec: Any = attrs.field(default=None, eq=False, repr=False)
     subprocess_specs: Any = attrs.field(default=None, eq=False, repr=False)
 
@@ -295,6 +297,11 @@ def load_procedure(
         ),
         fee=fee,
         legal_basis=props.get("legal-basis", ""),
+        supplement_window_minutes=(
+            _duration(props, "supplement-window", file, proc)
+            if props.get("supplement-window")
+            else None
+        ),
         spec=spec,
         subprocess_specs=subprocess_specs,
     )

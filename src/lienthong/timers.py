@@ -110,10 +110,13 @@ class TimerCommands:
             ).fetchone()[0]
             got = parse_instant(first) or now
             used = self.calendar.between(got, now)
-            if used > self.supplement_window:
+            # Sector law may set another window than the decree's 3 working days.
+            window = self.procedure(d.procedure_version).supplement_window_minutes
+            window = self.supplement_window if window is None else window
+            if used > window:
                 raise SlaError(
                     f"dossier {dossier}: unit {unit} received it {used} working minutes ago; a "
-                    f"supplement may be requested only within {self.supplement_window} "
+                    f"supplement may be requested only within {window} "
                     "(Decree 118/2025 Art 19(5))"
                 )
             asked = db.execute(
