@@ -48,3 +48,19 @@ def test_state_is_a_fraction_of_spiffworkflows_own_serialization() -> None:
         ours = len(dump_state(wf))
         theirs = len(default_serializer().serialize_json(wf).encode())
         assert ours * 2 <= theirs, (path.name, ours, theirs)
+
+
+def test_the_spiffworkflow_layout_round_trips_too(engine: Engine, clock: FixedClock) -> None:
+    """LT1, for workflows the flat layout does not cover (pending BPMN events, subprocesses)."""
+    from lienthong.state import _dump_spiff
+
+    code = engine.receive("233448", applicant={"name": "A"}, receiving_unit=DESK,
+                          documents=["to_khai_lien_thong", "giay_chung_sinh"]).code
+    step = engine.open_steps(dossier=code)[0]
+    engine.complete(code, step.id, "tran.thi.mai")
+    proc = engine.procedure("233448")
+    wf = engine._workflow(engine.db, engine.dossier(code))
+    blob = _dump_spiff(wf)
+    assert blob.startswith(b"LT1")
+    again = load_state(blob, proc.spec, proc.subprocess_specs, make_script_engine())
+    assert _picture(again) == _picture(wf)

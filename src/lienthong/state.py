@@ -75,6 +75,10 @@ def dump_state(workflow: BpmnWorkflow) -> bytes:
     """The workflow's state (task tree and data, no spec) as compressed bytes."""
     if not workflow.subprocesses and not workflow.bpmn_events and not workflow.correlations:
         return _dump_flat(workflow)
+    return _dump_spiff(workflow)
+
+
+def _dump_spiff(workflow: BpmnWorkflow) -> bytes:
     registry = _SERIALIZER.registry
     registry._encoder_mode = True
     try:
