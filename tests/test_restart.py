@@ -52,3 +52,28 @@ def test_reopening_after_every_command_changes_nothing(
     assert steps_a == steps_b
     assert rows_a == rows_b
     assert len(rows_a) > 10
+
+
+def test_two_engines_on_one_file_take_turns(
+    make_engine: Callable[..., Engine], tmp_path: Path
+) -> None:
+    """Two application servers share the store: each sees the other's commits, and a workflow
+    cached in one is reloaded once the other has moved the dossier on."""
+    clock = FixedClock(vn(2025, 3, 3, 9, 0))
+    a = make_engine(tmp_path / "shared.db", clock=clock)
+    a.load_procedures(PROCESSES)
+    b = make_engine(tmp_path / "shared.db", clock=clock)
+    code = a.receive("233448", applicant={"name": "A"}, receiving_unit=DESK,
+                     documents=["to_khai_lien_thong", "giay_chung_sinh"]).code
+    engines = [a, b]
+    turn = 0
+    while not a.dossier(code).is_closed:
+        e = engines[turn % 2]
+        step = next(s for s in e.open_steps(dossier=code) if s.kind == "user")
+        clock.advance(hours=1)
+        e.complete(code, step.id, officer_of(e, step.unit), DATA)
+        turn += 1
+    assert turn == 5
+    assert b.dossier(code).status.name == "RETURNED"
+    assert [s.spec_id for s in b.steps(code)] == [s.spec_id for s in a.steps(code)]
+    assert a.verify_audit().ok
