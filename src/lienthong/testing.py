@@ -13,8 +13,10 @@ Strategies:
 * :func:`dossier_histories`, :func:`actions`, :func:`play`, :class:`Player` — random lives of one
   dossier played through the Engine (from :mod:`lienthong.testing_dossiers`).
 
-Helpers for tests that run dossiers: :class:`StubOperations` (a plugin with canned service-task
-results) and :func:`run_dossier` (receive one and work it to the end).
+Helpers for tests that run dossiers: :func:`make_test_engine` (an Engine with the demo organisation,
+a fixed clock and only the plugins given), :func:`sample_process`, :class:`StubOperations` (a
+plugin with canned service-task results) and :func:`run_dossier` (receive one and work it to the
+end).
 
 Example::
 
@@ -30,12 +32,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lienthong.calendar import Overlay, OverlayDay, WorkingCalendar
 from lienthong.clock import VN_TZ, FixedClock
 from lienthong.hookspecs import hookimpl
-from lienthong.org import Officer
+from lienthong.org import Officer, Organisation
 
 if TYPE_CHECKING:
     from hypothesis.strategies import SearchStrategy
@@ -72,22 +75,37 @@ __all__ = [
     "Tick",
     "actions",
     "calendars",
+    "demo_organisation",
     "dossier_histories",
     "instants",
+    "make_test_engine",
     "overlays",
     "periods",
     "play",
     "run_dossier",
+    "sample_process",
     "working_durations",
 ]
 
 #: Dossier-history strategies and the player live in :mod:`lienthong.testing_dossiers`, which
 #: imports hypothesis at once; they are re-exported here lazily, on first use.
-_DOSSIER_NAMES = frozenset({
-    "Advance", "Apologise", "Complete", "EndObligation", "History", "Player",
-    "ReceiveSupplement", "RequestSupplement", "StartObligation", "Tick", "actions",
-    "dossier_histories", "play",
-})
+_DOSSIER_NAMES = frozenset(
+    {
+        "Advance",
+        "Apologise",
+        "Complete",
+        "EndObligation",
+        "History",
+        "Player",
+        "ReceiveSupplement",
+        "RequestSupplement",
+        "StartObligation",
+        "Tick",
+        "actions",
+        "dossier_histories",
+        "play",
+    }
+)
 
 
 def __getattr__(name: str) -> Any:
@@ -96,6 +114,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(testing_dossiers, name)
     raise AttributeError(f"module 'lienthong.testing' has no attribute {name!r}")
+
 
 #: Years the strategies draw from unless told otherwise: recent and near-future ones.
 DEFAULT_YEARS = (2024, 2027)
@@ -192,8 +211,9 @@ class StubOperations:
     >>> stub = StubOperations({"police.record_residence": {"residence_recorded": True}})
     """
 
-    def __init__(self, results: Mapping[str, Mapping[str, Any]], *,
-                 name: str = "stub-operations") -> None:
+    def __init__(
+        self, results: Mapping[str, Mapping[str, Any]], *, name: str = "stub-operations"
+    ) -> None:
         self.results = {op: dict(r) for op, r in results.items()}
         self.__name__ = name
         self.calls: list[tuple[str, str]] = []  # (operation, dossier code), in order
@@ -235,8 +255,10 @@ def run_dossier(
     not name gets placeholder values for its required fields.
     """
     proc = engine.procedure(procedure)
-    desk = next((r for lane in proc.lanes.values() for r in [lane.role]
-                 if engine.org.units_with_role(r)), None)
+    desk = next(
+        (r for lane in proc.lanes.values() for r in [lane.role] if engine.org.units_with_role(r)),
+        None,
+    )
     receiving = engine.org.resolve_role(desk).code if desk else next(iter(engine.org.units))
     d = engine.receive(
         proc.code,
@@ -259,3 +281,41 @@ def run_dossier(
             values = {f: f"{f}-1" for f in proc.steps[step.spec_id].required_fields}
         engine.complete(d.code, step.id, pick(engine.org.members(step.unit)).id, values)
     return d.code
+
+
+def sample_process(name: str, *, near: str | Path) -> Path:
+    """The BPMN file ``processes/<name>`` of the lienthong checkout that holds ``near`` (a test
+    file's ``__file__``): the sample procedures live beside the package, not inside it."""
+    for folder in Path(near).resolve().parents:
+        candidate = folder / "processes" / name
+        if candidate.is_file():
+            return candidate
+    raise FileNotFoundError(f"processes/{name} not found above {near}")
+
+
+def make_test_engine(
+    *plugins: object,
+    clock: FixedClock,
+    processes: Sequence[str | Path] = (),
+    org: Organisation | str | Path | None = None,
+    db: str | Path = ":memory:",
+) -> Engine:
+    """An Engine for a test: the demo organisation (unless ``org``), ``clock``, exactly the
+    ``plugins`` given (entry points are not loaded, so the test does not depend on what else is
+    installed), and the BPMN files or folders of ``processes`` loaded."""
+    from lienthong.engine import Engine as _Engine
+
+    engine = _Engine(
+        db, org=org or demo_organisation(), clock=clock, plugins=list(plugins), entry_points=False
+    )
+    for p in processes:
+        if Path(p).is_dir():
+            engine.load_procedures(p)
+        else:
+            engine.load_procedure(p)
+    return engine
+
+
+def demo_organisation() -> Organisation:
+    """The demo province's organisation (``lienthong/data/demo-org.toml``)."""
+    return Organisation.from_file(Path(__file__).parent / "data" / "demo-org.toml")
