@@ -21,10 +21,11 @@ import json
 import random
 import time as _time
 from collections.abc import Callable
-from datetime import date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from lienthong.calendar import WorkingCalendar
 from lienthong.clock import VN_TZ
+from lienthong.testing import reference_add_minutes
 
 SIZES = (1, 20, 200)
 STARTS = 400
@@ -34,22 +35,7 @@ ROUNDS = 3
 
 def naive_add_days(cal: WorkingCalendar, start: datetime, days: int) -> datetime:
     """Walk day by day (and period by period) until ``days`` working days are used up."""
-    n = days * cal.minutes_per_day
-    t = start.astimezone(VN_TZ).replace(second=0, microsecond=0)
-    d: date = t.date()
-    clock = t.hour * 60 + t.minute
-    while True:
-        if cal.is_working_day(d):
-            for s, e in cal.periods:
-                ps, pe = s.hour * 60 + s.minute, e.hour * 60 + e.minute
-                begin = max(ps, clock)
-                if begin >= pe:
-                    continue
-                if n <= pe - begin:
-                    m = begin + n
-                    return datetime.combine(d, time(m // 60, m % 60), tzinfo=VN_TZ)
-                n -= pe - begin
-        d, clock = d + timedelta(days=1), 0
+    return reference_add_minutes(cal, start, days * cal.minutes_per_day)
 
 
 def ops_per_second(fn: Callable[[datetime], datetime], starts: list[datetime]) -> float:

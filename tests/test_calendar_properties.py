@@ -22,7 +22,13 @@ from hypothesis import strategies as st
 
 from lienthong.calendar import Overlay, WorkingCalendar, default_overlay
 from lienthong.clock import VN_TZ
-from lienthong.testing import calendars, instants, overlays, working_durations
+from lienthong.testing import (
+    calendars,
+    instants,
+    overlays,
+    reference_add_minutes,
+    working_durations,
+)
 
 DEFAULT = WorkingCalendar.default()
 MINUTE = timedelta(minutes=1)
@@ -141,26 +147,6 @@ def test_same_day_due(received: datetime) -> None:
 # --- against independent references --------------------------------------------------------------
 
 
-def naive_add(cal: WorkingCalendar, start: datetime, n: int) -> datetime:
-    """Day-by-day, period-by-period reference for add_minutes (no index)."""
-    t = start.replace(second=0, microsecond=0)
-    d, clock = t.date(), t.hour * 60 + t.minute
-    if n == 0:
-        return cal.next_working_instant(t)
-    while True:
-        if cal.is_working_day(d):
-            for s, e in cal.periods:
-                ps, pe = s.hour * 60 + s.minute, e.hour * 60 + e.minute
-                begin = max(ps, clock)
-                if begin >= pe:
-                    continue
-                if n <= pe - begin:
-                    m = begin + n
-                    return datetime.combine(d, time(m // 60, m % 60), tzinfo=VN_TZ)
-                n -= pe - begin
-        d, clock = d + timedelta(days=1), 0
-
-
 def up_to_days(cal: WorkingCalendar, days: int, minimum: int = 0) -> st.SearchStrategy[int]:
     """Durations up to ``days`` working days of this calendar (random hours may be short)."""
     return st.integers(min_value=minimum, max_value=days * cal.minutes_per_day)
@@ -172,7 +158,7 @@ def test_indexed_add_matches_day_by_day(
     cal: WorkingCalendar, s: datetime, data: st.DataObject
 ) -> None:
     d = data.draw(up_to_days(cal, 60))
-    assert cal.add_minutes(s, d) == naive_add(cal, s, d)
+    assert cal.add_minutes(s, d) == reference_add_minutes(cal, s, d)
 
 
 @SETTINGS

@@ -31,7 +31,7 @@ Example::
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +82,7 @@ __all__ = [
     "overlays",
     "periods",
     "play",
+    "reference_add_minutes",
     "run_dossier",
     "sample_process",
     "working_durations",
@@ -319,3 +320,25 @@ def make_test_engine(
 def demo_organisation() -> Organisation:
     """The demo province's organisation (``lienthong/data/demo-org.toml``)."""
     return Organisation.from_file(Path(__file__).parent / "data" / "demo-org.toml")
+
+
+def reference_add_minutes(cal: WorkingCalendar, start: datetime, n: int) -> datetime:
+    """``cal.add_minutes(start, n)`` the slow, obvious way: walk day by day and period by period
+    (no index). An oracle for property tests of calendars and overlays, and the naive baseline
+    of ``bench/calendar.py``."""
+    t = start.astimezone(VN_TZ).replace(second=0, microsecond=0)
+    if n == 0:
+        return cal.next_working_instant(t)
+    d, clock = t.date(), t.hour * 60 + t.minute
+    while True:
+        if cal.is_working_day(d):
+            for s, e in cal.periods:
+                ps, pe = s.hour * 60 + s.minute, e.hour * 60 + e.minute
+                begin = max(ps, clock)
+                if begin >= pe:
+                    continue
+                if n <= pe - begin:
+                    m = begin + n
+                    return datetime.combine(d, time(m // 60, m % 60), tzinfo=VN_TZ)
+                n -= pe - begin
+        d, clock = d + timedelta(days=1), 0
