@@ -34,6 +34,32 @@ TICK_BATCH = 5000
 #: Hooks that observe a warning or an escalation: with none implemented, the tick works set-wise.
 _STEP_HOOKS = ("step_warning", "step_overdue", "step_escalated", "audit_event")
 _STEP_KINDS = ("warning", "escalation")
+_PAUSED_SQL = ",".join(str(s) for s in PAUSED)
+#: What tick looks for, each through its own index: (kind, query of (instant, key) due by ?).
+#: A paused dossier (supplement, financial obligation) has nothing due but its supplement expiry.
+_DUE_QUERIES = (
+    (
+        "warning",
+        "SELECT s.warn_at, s.id FROM steps s JOIN dossiers d ON d.code = s.dossier "
+        f"WHERE s.closed_at IS NULL AND s.warn_at <= ? AND d.status NOT IN ({_PAUSED_SQL})",
+    ),
+    (
+        "escalation",
+        "SELECT s.next_escalation_at, s.id FROM steps s "
+        "JOIN dossiers d ON d.code = s.dossier WHERE s.closed_at IS NULL "
+        f"AND s.next_escalation_at <= ? AND d.status NOT IN ({_PAUSED_SQL})",
+    ),
+    (
+        "apology_required",
+        "SELECT apology_at, code FROM dossiers WHERE closed_at IS NULL "
+        f"AND apology_fired = 0 AND apology_at <= ? AND status NOT IN ({_PAUSED_SQL})",
+    ),
+    (
+        "supplement_expired",
+        "SELECT supplement_close_at, code FROM dossiers "
+        "WHERE closed_at IS NULL AND supplement_close_at <= ?",
+    ),
+)
 #: The columns a warning or an escalation reads: the step, and two of its dossier's.
 _STEP_SELECT = (
     "SELECT s.id, s.dossier, s.unit, s.name, s.spec_id, s.assignee, s.share_minutes, s.due_at, "
@@ -630,34 +656,9 @@ class TimerCommands:
         return any(lane.coordinating and lane.role == role for lane in proc.lanes.values())
 
     def _due_actions(self: Engine, stamp: str | None) -> list[tuple[str, str, Any]]:
-        db = self.db
         out: list[tuple[str, str, Any]] = []
-        paused = ",".join(str(s) for s in PAUSED)
-        for r in db.execute(
-            "SELECT s.warn_at, s.id FROM steps s JOIN dossiers d ON d.code = s.dossier "
-            f"WHERE s.closed_at IS NULL AND s.warn_at <= ? AND d.status NOT IN ({paused})",
-            [stamp],
-        ):
-            out.append((r[0], "warning", r[1]))
-        for r in db.execute(
-            "SELECT s.next_escalation_at, s.id FROM steps s JOIN dossiers d ON d.code = s.dossier "
-            "WHERE s.closed_at IS NULL AND s.next_escalation_at <= ? "
-            f"AND d.status NOT IN ({paused})",
-            [stamp],
-        ):
-            out.append((r[0], "escalation", r[1]))
-        for r in db.execute(
-            "SELECT apology_at, code FROM dossiers WHERE closed_at IS NULL AND apology_fired = 0 "
-            f"AND apology_at <= ? AND status NOT IN ({paused})",
-            [stamp],
-        ):
-            out.append((r[0], "apology_required", r[1]))
-        for r in db.execute(
-            "SELECT supplement_close_at, code FROM dossiers WHERE closed_at IS NULL "
-            "AND supplement_close_at <= ?",
-            [stamp],
-        ):
-            out.append((r[0], "supplement_expired", r[1]))
+        for kind, sql in _DUE_QUERIES:
+            out.extend((at, kind, key) for at, key in self.db.execute(sql, [stamp]))
         out.sort(key=lambda a: (a[0], a[1], str(a[2])))
         return out
 
