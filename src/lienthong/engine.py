@@ -54,6 +54,7 @@ from .state import dump_state, load_state
 from .status import Channel, Status
 from .store import Store
 from .timers import TimerCommands
+from .workflow import Workflow
 
 APPLICANT = "Người nộp hồ sơ"
 _CACHE_SIZE = 256
@@ -294,7 +295,7 @@ class Engine(TimerCommands):
                     "fee": fee,
                 },
             )
-            wf = BpmnWorkflow(proc.spec, proc.subprocess_specs, script_engine=self.script_engine)
+            wf = Workflow(proc.spec, proc.subprocess_specs, script_engine=self.script_engine)
             wf.data.update(
                 {
                     "dossier_code": code,
@@ -539,12 +540,14 @@ class Engine(TimerCommands):
             )
         else:
             o = self.org.officer(officer or "")
+            # Three indexed searches: SQLite would scan every open step for the OR of them.
             rows = store.rows(
                 self.db,
-                "SELECT * FROM steps WHERE closed_at IS NULL AND (assignee = ? OR "
-                "(assignee IS NULL AND unit = ?) OR escalated_to = ?) "
-                "ORDER BY due_at IS NULL, due_at, id",
-                [o.id, o.unit, o.id],
+                "SELECT * FROM (SELECT * FROM steps WHERE closed_at IS NULL AND assignee = ?1 "
+                "UNION SELECT * FROM steps WHERE closed_at IS NULL AND assignee IS NULL "
+                "AND unit = ?2 UNION SELECT * FROM steps WHERE closed_at IS NULL "
+                "AND escalated_to = ?1) ORDER BY due_at IS NULL, due_at, id",
+                [o.id, o.unit],
             )
         return [Step.from_row(r) for r in rows]
 

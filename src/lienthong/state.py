@@ -22,6 +22,7 @@ import zlib
 from typing import Any
 from uuid import UUID
 
+import orjson
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
@@ -29,6 +30,8 @@ from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+
+from .workflow import Workflow
 
 _HEADER = b"LT1"
 _FLAT = b"LT2"
@@ -51,9 +54,7 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
         subprocess_specs: Any = None,
         script_engine: Any = None,
     ) -> BpmnWorkflow:
-        workflow = self.target_class(
-            spec, subprocess_specs, script_engine=script_engine, deserializing=True
-        )
+        workflow = Workflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
         workflow.tasks = self.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
         self.set_default_attributes(workflow, dct)
@@ -65,7 +66,11 @@ class _StateOnlyConverter(BpmnWorkflowConverter):
 def _registry() -> Any:
     config = dict(DEFAULT_CONFIG)
     config[BpmnWorkflow] = _StateOnlyConverter
-    return BpmnWorkflowSerializer.configure(config)
+    registry = BpmnWorkflowSerializer.configure(config)
+    # lienthong's workflow class is written under SpiffWorkflow's name, so that the stored state
+    # does not depend on which of the two classes ran it.
+    _StateOnlyConverter(Workflow, registry, typename="BpmnWorkflow")
+    return registry
 
 
 _SERIALIZER = BpmnWorkflowSerializer(registry=_registry())
@@ -112,7 +117,11 @@ def default_serializer() -> BpmnWorkflowSerializer:
     """
     config = dict(DEFAULT_CONFIG)
     config[ServiceTask] = BpmnTaskSpecConverter
-    return BpmnWorkflowSerializer(registry=BpmnWorkflowSerializer.configure(config))
+    registry = BpmnWorkflowSerializer.configure(config)
+    # It writes lienthong's workflow class as a BpmnWorkflow, and reads back SpiffWorkflow's own
+    # class, so that the baseline stays SpiffWorkflow alone.
+    registry.typenames[Workflow] = "BpmnWorkflow"
+    return BpmnWorkflowSerializer(registry=registry)
 
 
 _FINAL = 64 | 128 | 256  # COMPLETED, ERROR, CANCELLED: such a task never changes again
@@ -167,7 +176,31 @@ def _dump_flat(wf: BpmnWorkflow) -> bytes:
     }
     # Plain JSON, not compressed: zlib would cost a fifth of a command for a blob that is
     # already a tenth of SpiffWorkflow's, and SQLite's JSON functions can read it as it is.
-    return _FLAT + json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    return _FLAT + _encode(doc)
+
+
+def _refuse(value: Any) -> Any:
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _encode(doc: dict[str, Any]) -> bytes:
+    """UTF-8 JSON of the state; orjson writes it several times faster than the json module.
+
+    orjson would write some values the json module refuses (dates, dataclasses) or writes
+    otherwise (integers beyond 53 bits, keys that are not strings). Those are passed to
+    :func:`_refuse`, or make orjson raise, and then the json module decides as it always did.
+    One difference stays: a float NaN or infinity, which JSON has no words for, is stored as
+    ``null`` (the json module wrote a non-standard ``NaN``).
+    """
+    try:
+        return orjson.dumps(doc, default=_refuse, option=_ORJSON_OPTIONS)
+    except TypeError:
+        return json.dumps(doc, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+
+
+_ORJSON_OPTIONS = (
+    orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS | orjson.OPT_STRICT_INTEGER
+)
 
 
 def _load_flat(blob: bytes, spec: Any, subprocess_specs: Any, script_engine: Any) -> BpmnWorkflow:
@@ -175,8 +208,8 @@ def _load_flat(blob: bytes, spec: Any, subprocess_specs: Any, script_engine: Any
     from SpiffWorkflow.task import Task
     from SpiffWorkflow.util.task import TaskState
 
-    doc = json.loads(blob[len(_FLAT) :])
-    wf = BpmnWorkflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
+    doc = orjson.loads(blob[len(_FLAT) :])
+    wf = Workflow(spec, subprocess_specs, script_engine=script_engine, deserializing=True)
     wf.tasks = {}
     specs = spec.task_specs
     for tid, parent, name, state, changed, triggered, internal, delta, gone in doc["t"]:

@@ -108,8 +108,41 @@ def _m001_initial(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m002_lean_step_indexes(db: sqlite_utils.Database) -> None:
+    """Fewer index pages written per command.
+
+    Every index a row enters is one more page in the commit's WAL frames, and the frames are
+    most of what a commit costs. The partial indexes on open steps now leave out the rows whose
+    key is NULL, which no query looks up (``x = ?`` and ``x <= ?`` imply ``x IS NOT NULL``,
+    so SQLite still uses them): a step enters the assignee and escalated-to indexes only when it
+    is claimed or escalated. ``steps_due_open`` served no query and is dropped; the unit queue's
+    index is ordered by due instant, as the queue is read.
+    """
+    _run_script(
+        db,
+        """
+        DROP INDEX steps_due_open;
+        DROP INDEX steps_warn_open;
+        DROP INDEX steps_escalation_open;
+        DROP INDEX steps_escalated_to;
+        DROP INDEX steps_assignee_open;
+        DROP INDEX steps_unit_open;
+        CREATE INDEX steps_warn_open ON steps(warn_at)
+            WHERE closed_at IS NULL AND warn_at IS NOT NULL;
+        CREATE INDEX steps_escalation_open ON steps(next_escalation_at)
+            WHERE closed_at IS NULL AND next_escalation_at IS NOT NULL;
+        CREATE INDEX steps_escalated_to ON steps(escalated_to)
+            WHERE closed_at IS NULL AND escalated_to IS NOT NULL;
+        CREATE INDEX steps_assignee_open ON steps(assignee)
+            WHERE closed_at IS NULL AND assignee IS NOT NULL;
+        CREATE INDEX steps_unit_open ON steps(unit, due_at) WHERE closed_at IS NULL;
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
+    ("002_lean_step_indexes", _m002_lean_step_indexes),
 ]
 
 DURABILITY = {

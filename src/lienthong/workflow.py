@@ -1,0 +1,98 @@
+"""SpiffWorkflow's BpmnWorkflow, with its per-step tree walks made cheaper.
+
+After every completed task SpiffWorkflow walks the whole task tree several times: to update the
+WAITING tasks (``update_waiting_tasks``), once per pass of ``do_engine_steps`` to find READY engine
+tasks, and once in each parallel gateway to find its instances. A dossier's tree holds every task
+it ever ran, so the walks grow with the dossier, and through SpiffWorkflow's generic iterator they
+cost as much as the rest of the step. Two cheaper ways give the same answers:
+
+- ``get_tasks`` with only ``state``, ``spec_name`` or ``manual`` walks the tree in a plain loop,
+  in the same depth-first order and with the same rule for which branches to enter;
+- a workflow also keeps a flat dict of its tasks: one scan of it tells how many tasks are WAITING,
+  or READY and not manual.
+
+The flat scan is used only where the outcome is provably SpiffWorkflow's own:
+
+- no matching task: the walk would do nothing;
+- exactly one: the walk would visit that task alone, so it is handled directly;
+- two or more: the order would matter, and the flat dict is in creation order, not the tree's
+  depth-first order, so SpiffWorkflow's own method runs.
+
+A workflow with subprocesses always takes SpiffWorkflow's path (lienthong refuses them at load
+today, and its LT1 state layout exists for them).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+
+_WAITING = TaskState.WAITING
+_READY = TaskState.READY
+_ANY = TaskState.ANY_MASK
+_PLAIN_FILTERS = frozenset({"state", "spec_name", "manual"})
+# SpiffWorkflow's iterator stops descending at depth 1000; a tree with fewer tasks cannot reach it.
+_MAX_TASKS = 1000
+
+
+class Workflow(BpmnWorkflow):
+    """A BpmnWorkflow that finds its waiting and ready tasks without walking the tree."""
+
+    def get_tasks(self, first_task: Any = None, **kwargs: Any) -> list[Any]:
+        tasks = self.tasks
+        if (
+            first_task is not None
+            or self.subprocesses
+            or len(tasks) >= _MAX_TASKS
+            or not kwargs.keys() <= _PLAIN_FILTERS
+        ):
+            return super().get_tasks(first_task, **kwargs)
+        state = kwargs.get("state", _ANY)
+        spec_name = kwargs.get("spec_name")
+        manual = kwargs.get("manual")
+        # The same rule as SpiffWorkflow's TaskIterator: predicted tasks follow definite ones and
+        # definite ones follow finished ones, so some branches cannot hold what is looked for.
+        if state & TaskState.PREDICTED_MASK:
+            min_state = TaskState.MAYBE
+        elif state & TaskState.DEFINITE_MASK:
+            min_state = TaskState.FUTURE
+        else:
+            min_state = TaskState.COMPLETED
+        out = []
+        stack = [self.task_tree]
+        while stack:
+            task = stack.pop()
+            if task._children and task._state >= min_state:
+                stack.extend(tasks.get(c) for c in reversed(task._children))
+            if (
+                task._state & state
+                and (spec_name is None or task.task_spec.name == spec_name)
+                and (manual is None or task.task_spec.manual == manual)
+            ):
+                out.append(task)
+        return out
+
+    def update_waiting_tasks(self) -> None:
+        if self.subprocesses:
+            return super().update_waiting_tasks()
+        waiting = [t for t in self.tasks.values() if t._state == _WAITING]
+        if len(waiting) > 1:
+            return super().update_waiting_tasks()
+        for task in waiting:
+            task.task_spec._update(task)
+        return None
+
+    def _do_engine_steps(
+        self, will_complete_task: Any = None, did_complete_task: Any = None
+    ) -> bool:
+        if self.subprocesses or will_complete_task is not None or did_complete_task is not None:
+            return super()._do_engine_steps(will_complete_task, did_complete_task)
+        ready = [t for t in self.tasks.values() if t._state == _READY and not t.task_spec.manual]
+        if len(ready) > 1:
+            return super()._do_engine_steps()
+        for task in ready:
+            task.run()
+        # SpiffWorkflow's pass also counts subprocesses created by the tasks it ran.
+        return bool(ready) or bool(self.subprocesses)

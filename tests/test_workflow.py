@@ -1,0 +1,216 @@
+"""lienthong's Workflow class gives the same task trees as SpiffWorkflow's BpmnWorkflow.
+
+The class only replaces tree walks by cheaper equivalents (see ``lienthong.workflow``). These
+tests run the same choices through both classes and compare the whole tree, in SpiffWorkflow's own
+order, after every step: on the sample procedures, and on a process made to stress the short cuts
+(a three-way parallel split with engine tasks in each branch, nested joins, an inclusive gateway
+and a loop).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.bpmn.parser import BpmnParser
+from SpiffWorkflow.util.task import TaskState
+
+from lienthong.workflow import Workflow
+
+PROCESSES = Path(__file__).resolve().parents[1] / "processes"
+
+STRESS = """<?xml version="1.0" encoding="UTF-8"?>
+<definitions xmlns="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="t">
+  <process id="stress" isExecutable="true">
+    <startEvent id="start"/>
+    <sequenceFlow id="f0" sourceRef="start" targetRef="init"/>
+    <scriptTask id="init"><script>n = 0</script></scriptTask>
+    <sequenceFlow id="f1" sourceRef="init" targetRef="round"/>
+    <exclusiveGateway id="round"/>
+    <sequenceFlow id="f2" sourceRef="round" targetRef="split"/>
+    <parallelGateway id="split"/>
+    <sequenceFlow id="a1" sourceRef="split" targetRef="sa"/>
+    <sequenceFlow id="b1" sourceRef="split" targetRef="sb"/>
+    <sequenceFlow id="c1" sourceRef="split" targetRef="uc"/>
+    <scriptTask id="sa"><script>a = n + 1</script></scriptTask>
+    <sequenceFlow id="a2" sourceRef="sa" targetRef="ua"/>
+    <userTask id="ua"/>
+    <sequenceFlow id="a3" sourceRef="ua" targetRef="join"/>
+    <scriptTask id="sb"><script>b = n + 2</script></scriptTask>
+    <sequenceFlow id="b2" sourceRef="sb" targetRef="ub"/>
+    <userTask id="ub"/>
+    <sequenceFlow id="b3" sourceRef="ub" targetRef="inner"/>
+    <userTask id="uc"/>
+    <sequenceFlow id="c2" sourceRef="uc" targetRef="inner"/>
+    <parallelGateway id="inner"/>
+    <sequenceFlow id="i1" sourceRef="inner" targetRef="join"/>
+    <parallelGateway id="join"/>
+    <sequenceFlow id="j1" sourceRef="join" targetRef="incl"/>
+    <inclusiveGateway id="incl" default="x3"/>
+    <sequenceFlow id="x1" sourceRef="incl" targetRef="ux">
+      <conditionExpression>n == 0</conditionExpression></sequenceFlow>
+    <sequenceFlow id="x2" sourceRef="incl" targetRef="uy">
+      <conditionExpression>n &lt; 2</conditionExpression></sequenceFlow>
+    <sequenceFlow id="x3" sourceRef="incl" targetRef="uz"/>
+    <userTask id="ux"/>
+    <userTask id="uy"/>
+    <userTask id="uz"/>
+    <sequenceFlow id="x4" sourceRef="ux" targetRef="merge"/>
+    <sequenceFlow id="x5" sourceRef="uy" targetRef="merge"/>
+    <sequenceFlow id="x6" sourceRef="uz" targetRef="merge"/>
+    <inclusiveGateway id="merge"/>
+    <sequenceFlow id="m1" sourceRef="merge" targetRef="count"/>
+    <scriptTask id="count"><script>n = n + 1</script></scriptTask>
+    <sequenceFlow id="m2" sourceRef="count" targetRef="again"/>
+    <exclusiveGateway id="again" default="done"/>
+    <sequenceFlow id="loop" sourceRef="again" targetRef="round">
+      <conditionExpression>n &lt; 2</conditionExpression></sequenceFlow>
+    <sequenceFlow id="done" sourceRef="again" targetRef="end"/>
+    <endEvent id="end"/>
+  </process>
+</definitions>
+"""
+
+
+def _spec(source: str | Path, process_id: str) -> Any:
+    parser = BpmnParser()
+    if isinstance(source, Path):
+        parser.add_bpmn_file(str(source))
+    else:
+        from lxml import etree
+
+        parser.add_bpmn_xml(etree.fromstring(source.encode()), filename="stress.bpmn")
+    return parser.get_spec(process_id), parser.get_subprocess_specs(process_id)
+
+
+def _picture(wf: BpmnWorkflow) -> list[tuple[str, str, dict[str, Any]]]:
+    """The whole tree in SpiffWorkflow's own order (its iterator, not lienthong's)."""
+    return [
+        (t.task_spec.name, TaskState.get_name(t.state), dict(t.data))
+        for t in BpmnWorkflow.get_tasks(wf)
+    ]
+
+
+def _ready_manual(wf: BpmnWorkflow) -> list[Any]:
+    return [
+        t for t in BpmnWorkflow.get_tasks(wf, state=TaskState.READY) if t.task_spec.manual
+    ]
+
+
+def _run_both(spec: Any, subs: Any, choices: list[int]) -> int:
+    """Drive both classes with the same choices; compare after every step. Returns the steps."""
+    ours, theirs = Workflow(spec, subs), BpmnWorkflow(spec, subs)
+    ours.do_engine_steps()
+    theirs.do_engine_steps()
+    steps = 0
+    for choice in [*choices, *([0] * 200)]:
+        assert _picture(ours) == _picture(theirs)
+        a, b = _ready_manual(ours), _ready_manual(theirs)
+        assert [t.task_spec.name for t in a] == [t.task_spec.name for t in b]
+        if not a:
+            break
+        i = choice % len(a)
+        for t in (a[i], b[i]):
+            t.data["by"] = steps
+            t.run()
+        ours.do_engine_steps()
+        theirs.do_engine_steps()
+        steps += 1
+    assert ours.completed and theirs.completed
+    assert ours.data == theirs.data
+    return steps
+
+
+def _process_id(path: Path) -> str:
+    from lxml import etree
+
+    root = etree.parse(str(path)).getroot()
+    return str(root.find("{http://www.omg.org/spec/BPMN/20100524/MODEL}process").get("id"))
+
+
+@pytest.mark.parametrize("path", sorted(PROCESSES.glob("*.bpmn")), ids=lambda p: p.stem)
+def test_the_sample_procedures_run_alike(path: Path) -> None:
+    spec, subs = _spec(path, _process_id(path))
+    # Conditions in the sample procedures read these; both classes see the same values.
+    for choices in ([], [1, 1, 1], [2, 0, 1, 2]):
+        ours, theirs = Workflow(spec, subs), BpmnWorkflow(spec, subs)
+        for wf in (ours, theirs):
+            wf.data.update(_SAMPLE_DATA)
+            wf.task_tree.data.update(_SAMPLE_DATA)
+        assert _run_pair(ours, theirs, choices) > 0
+
+
+_SAMPLE_DATA: dict[str, Any] = {
+    "dossier_code": "X",
+    "channel": 1,
+    "applicant": {"name": "A"},
+    "documents": [],
+    "accepted": True,
+    "tax_due": True,
+    "birth_certificate_no": "KS-1",
+    "residence_registration_no": "TT-1",
+}
+
+
+def _run_pair(ours: BpmnWorkflow, theirs: BpmnWorkflow, choices: list[int]) -> int:
+    ours.do_engine_steps()
+    theirs.do_engine_steps()
+    steps = 0
+    for choice in [*choices, *([0] * 200)]:
+        assert _picture(ours) == _picture(theirs)
+        a, b = _ready_manual(ours), _ready_manual(theirs)
+        if not a:
+            break
+        i = choice % len(a)
+        for t in (a[i], b[i]):
+            t.data.update(_SAMPLE_DATA)
+            if t.run() is None:
+                t.complete()
+        ours.do_engine_steps()
+        theirs.do_engine_steps()
+        steps += 1
+    assert ours.completed == theirs.completed
+    return steps
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=5), max_size=40))
+def test_any_order_of_work_gives_the_same_trees(choices: list[int]) -> None:
+    spec, subs = _spec(STRESS, "stress")
+    # Two rounds of at least four user tasks each (how many inclusive branches a round takes
+    # depends on which branch's data the joins merge last, the same in both classes).
+    assert _run_both(spec, subs, choices) >= 9
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.lists(st.integers(min_value=0, max_value=5), max_size=12),
+    st.sampled_from(
+        [*TaskState._values, TaskState.FINISHED_MASK, TaskState.ANY_MASK,
+         TaskState.NOT_FINISHED_MASK]
+    ),
+    st.sampled_from([None, "ua", "join", "incl", "uz", "nothing"]),
+    st.sampled_from([None, True, False]),
+)
+def test_get_tasks_answers_as_spiffworkflow_does(
+    choices: list[int], state: int, spec_name: str | None, manual: bool | None
+) -> None:
+    spec, subs = _spec(STRESS, "stress")
+    wf = Workflow(spec, subs)
+    wf.do_engine_steps()
+    for choice in choices:
+        kwargs: dict[str, Any] = {"state": state}
+        if spec_name is not None:
+            kwargs["spec_name"] = spec_name
+        if manual is not None:
+            kwargs["manual"] = manual
+        assert wf.get_tasks(**kwargs) == BpmnWorkflow.get_tasks(wf, **kwargs)
+        ready = _ready_manual(wf)
+        if not ready:
+            break
+        ready[choice % len(ready)].run()
+        wf.do_engine_steps()
