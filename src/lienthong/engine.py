@@ -83,6 +83,8 @@ class Engine(TimerCommands):
     :param scripts: ``"restricted"`` (default) or ``"python"``: full Python for BPMN scripts is an
         explicit choice of the deployment.
     :param durability: SQLite ``synchronous`` setting, ``"normal"`` (default, WAL) or ``"full"``.
+    :param checkpoints: ``"background"`` (default) or ``"inline"``: who copies the WAL into the
+        database file (see :class:`~lienthong.store.Store`).
     :param supplement_window: working minutes after a unit receives a dossier during which it may
         ask for a supplement (3 working days); a procedure's ``lienthong:supplement-window``
         overrides it for that procedure's sector.
@@ -100,6 +102,7 @@ class Engine(TimerCommands):
         entry_points: bool = True,
         scripts: str = "restricted",
         durability: str = "normal",
+        checkpoints: str = "background",
         supplement_window: int = sla.SUPPLEMENT_WINDOW_MINUTES,
         supplements_per_unit: int = 1,
     ) -> None:
@@ -122,11 +125,16 @@ class Engine(TimerCommands):
             self.calendar = self.calendar.with_overlays(*self.calendar_overlays(overlays))
         self.scripts = scripts
         self.script_engine = make_script_engine(scripts)
-        self.store = db if isinstance(db, Store) else Store(db, durability=durability)
+        self.store = db if isinstance(db, Store) else Store(
+            db, durability=durability, checkpoints=checkpoints
+        )
         self.db: sqlite_utils.Database = self.store.db
         self._procedures: dict[str, Procedure] = {}
         self._current: dict[str, str] = {}
         self._workflows: OrderedDict[str, tuple[int, BpmnWorkflow]] = OrderedDict()
+        # Service steps opened by the running command, in order: only a command that opens one
+        # has one to run (a step that failed waits for retry()).
+        self._pending_services: list[int] = []
         for row in store.rows(
             self.db, "SELECT code, version FROM procedures ORDER BY loaded_at, rowid"
         ):
@@ -202,6 +210,7 @@ class Engine(TimerCommands):
     # -- commands ----------------------------------------------------------------------------------
     @contextmanager
     def _command(self, dossier: str | None = None) -> Iterator[sqlite_utils.Database]:
+        self._pending_services = []
         try:
             with self.store.transaction() as db:
                 yield db
@@ -774,13 +783,12 @@ class Engine(TimerCommands):
         d: Dossier,
         wf: BpmnWorkflow,
         now: datetime,
+        known: Mapping[str, str] | None = None,
     ) -> list[Step]:
-        known = {
-            r[0]
-            for r in db.execute(
-                "SELECT task_id FROM steps WHERE dossier = ? AND closed_at IS NULL", [d.code]
-            )
-        }
+        """Open a step for each ready task that has none. ``known``: the open steps' task ids
+        (and step kinds), if the caller has read them already."""
+        if known is None:
+            known = self._open_task_ids(db, d.code)
         out = []
         # A flat scan of the task dict: SpiffWorkflow's tree iterator costs more.
         ready = TaskState.READY
@@ -790,6 +798,16 @@ class Engine(TimerCommands):
                 continue
             out.append(self._open_step_row(db, proc, d, spec, str(task.id), now))
         return out
+
+    @staticmethod
+    def _open_task_ids(db: sqlite_utils.Database, code: str) -> dict[str, str]:
+        """Task id -> step kind, of the dossier's open steps."""
+        return dict(
+            db.execute(
+                "SELECT task_id, step_kind FROM steps WHERE dossier = ? AND closed_at IS NULL",
+                [code],
+            ).fetchall()
+        )
 
     def _open_step_row(
         self,
@@ -829,6 +847,8 @@ class Engine(TimerCommands):
             "data": None,
         }
         step_id = store.insert(db, "steps", row)
+        if spec.kind == "service":
+            self._pending_services.append(step_id)
         step = Step.from_row(
             {
                 **row,
@@ -951,16 +971,12 @@ class Engine(TimerCommands):
             )
         if d.status in (Status.NEW, Status.ACCEPTED):
             d = self._set(db, d, status=Status.PROCESSING)
-        new_steps = self._open_new_steps(db, proc, d, wf, now)
+        known = self._open_task_ids(db, d.code)
+        new_steps = self._open_new_steps(db, proc, d, wf, now, known)
         if not wf.completed and d.resolved_at is None:
             # Only the hand-over is left: the result is ready (status 9), before the handoff
             # hooks see the dossier.
-            kinds = [
-                r[0]
-                for r in db.execute(
-                    "SELECT step_kind FROM steps WHERE dossier = ? AND closed_at IS NULL", [d.code]
-                )
-            ]
+            kinds = [*known.values(), *(s.step_kind for s in new_steps)]
             if kinds and all(k == "return" for k in kinds):
                 d = self._set(
                     db,
@@ -1047,22 +1063,19 @@ class Engine(TimerCommands):
             if only is not None:
                 todo = [] if only in tried else [only]
             else:
-                todo = [
-                    r[0]
-                    for r in db.execute(
-                        "SELECT id FROM steps WHERE dossier = ? AND closed_at IS NULL "
-                        "AND kind = 'service' AND status = 'open' ORDER BY id",
-                        [d.code],
-                    )
-                    if r[0] not in tried
-                ]
+                todo = [i for i in self._pending_services if i not in tried]
             if not todo:
                 break
             step_id = todo[0]
             tried.add(step_id)
+            step = self._step(db, step_id)
+            if step.dossier != d.code or step.closed_at is not None or (
+                only is None and step.status != "open"
+            ):
+                continue
             try:
                 with db.atomic():
-                    d = self._perform(db, d, step_id)
+                    d = self._perform(db, d, step)
             except (PluginError, InvalidData, ScriptError) as e:
                 # The failed attempt advanced the in-memory workflow: forget it, the store has
                 # the state from before the attempt.
@@ -1086,8 +1099,8 @@ class Engine(TimerCommands):
                 errors.append(e)
         return d, errors
 
-    def _perform(self, db: sqlite_utils.Database, d: Dossier, step_id: int) -> Dossier:
-        step = self._step(db, step_id)
+    def _perform(self, db: sqlite_utils.Database, d: Dossier, step: Step) -> Dossier:
+        step_id = step.id
         proc = self.procedure(d.procedure_version)
         spec = proc.steps[step.spec_id]
         wf = self._workflow(db, d)

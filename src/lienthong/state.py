@@ -127,15 +127,22 @@ def default_serializer() -> BpmnWorkflowSerializer:
 _FINAL = 64 | 128 | 256  # COMPLETED, ERROR, CANCELLED: such a task never changes again
 
 
+def _hex(task: Any) -> str:
+    # UUID.hex formats the 128-bit integer anew on every call: keep it on the task.
+    h: str | None = task.__dict__.get("_lienthong_hex")
+    if h is None:
+        h = task.__dict__["_lienthong_hex"] = task.id.hex
+    return h
+
+
 def _dump_flat(wf: BpmnWorkflow) -> bytes:
     # A task whose state is final, and whose parent's is too, has the same row forever: keep its
-    # row on the workflow object, so a command works out only the tasks it touched; then one
-    # call of the C JSON encoder writes the lot.
-    cache: dict[Any, list[Any]] = wf.__dict__.setdefault("_lienthong_rows", {})
+    # row on the task object, so a command works out only the tasks it touched; then one call
+    # of the C JSON encoder writes the lot.
     rows = []
     tasks = wf.tasks
     for task in tasks.values():
-        row = cache.get(task.id)
+        row = task.__dict__.get("_lienthong_row")
         if row is None:
             parent = tasks.get(task._parent) if task._parent is not None else None
             data = task.data
@@ -153,8 +160,8 @@ def _dump_flat(wf: BpmnWorkflow) -> bytes:
                     delta = {k: v for k, v in data.items() if pdata.get(k, _MISSING) != v}
                     gone = [k for k in pdata if k not in data] or 0
             row = [
-                task.id.hex,
-                parent.id.hex if parent is not None else None,
+                _hex(task),
+                _hex(parent) if parent is not None else None,
                 task.task_spec.name,
                 task._state,
                 task.last_state_change,
@@ -164,14 +171,14 @@ def _dump_flat(wf: BpmnWorkflow) -> bytes:
                 gone,
             ]
             if task._state & _FINAL and (parent is None or parent._state & _FINAL):
-                cache[task.id] = row
+                task.__dict__["_lienthong_row"] = row
         rows.append(row)
     doc = {
         "d": wf.data,
         "s": wf.success,
         "c": wf.completed,
-        "l": wf.last_task.id.hex if wf.last_task is not None else None,
-        "r": wf.task_tree.id.hex,
+        "l": _hex(wf.last_task) if wf.last_task is not None else None,
+        "r": _hex(wf.task_tree),
         "t": rows,
     }
     # Plain JSON, not compressed: zlib would cost a fifth of a command for a blob that is

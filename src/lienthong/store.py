@@ -20,6 +20,8 @@ from typing import Any
 
 import sqlite_utils
 
+from . import checkpoint
+from .checkpoint import Checkpointer
 from .errors import LienthongError
 
 Migration = Callable[[sqlite_utils.Database], None]
@@ -153,22 +155,44 @@ DURABILITY = {
 }
 
 
-class Store:
-    """One SQLite file (or ``:memory:``) holding everything lienthong keeps."""
+CHECKPOINTS = ("background", "inline")
 
-    def __init__(self, path: str | Path | sqlite_utils.Database, *, durability: str = "normal"):
+
+class Store:
+    """One SQLite file (or ``:memory:``) holding everything lienthong keeps.
+
+    :param durability: ``"normal"`` or ``"full"`` (see :data:`DURABILITY`).
+    :param checkpoints: ``"background"`` (default): a thread copies the WAL into the database
+        file every :data:`~lienthong.checkpoint.EVERY` commits, so that no command waits for it
+        (:mod:`lienthong.checkpoint`); ``"inline"``: SQLite's default, inside a commit.
+    """
+
+    def __init__(
+        self,
+        path: str | Path | sqlite_utils.Database,
+        *,
+        durability: str = "normal",
+        checkpoints: str = "background",
+    ):
         if durability not in DURABILITY:
             raise LienthongError(f"durability={durability!r}: choose one of {sorted(DURABILITY)}")
+        if checkpoints not in CHECKPOINTS:
+            raise LienthongError(f"checkpoints={checkpoints!r}: choose one of {list(CHECKPOINTS)}")
         if isinstance(path, sqlite_utils.Database):
             self.db = path
         else:
             self.db = sqlite_utils.Database(str(path))
         self.path = None if isinstance(path, sqlite_utils.Database) else str(path)
+        wal = self.path not in (None, ":memory:", "")
         if self.path != ":memory:":
             self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
         self.db.execute("PRAGMA foreign_keys=ON")
         self.durability = durability
+        self.checkpointer: Checkpointer | None = None
+        if wal and checkpoints == "background":
+            self.db.execute(f"PRAGMA wal_autocheckpoint={checkpoint.FALLBACK_PAGES}")
+            self.checkpointer = Checkpointer(str(self.path), self)
         self.migrate()
 
     def migrate(self) -> list[str]:
@@ -189,11 +213,16 @@ class Store:
     @contextmanager
     def transaction(self) -> Iterator[sqlite_utils.Database]:
         """All of it is stored, or none of it; nested calls become savepoints."""
+        outermost = not self.db.conn.in_transaction
         with self.db.atomic():
             yield self.db
+        if outermost and self.checkpointer is not None:
+            self.checkpointer.committed()
 
     def close(self) -> None:
-        """Close the connection."""
+        """Stop the checkpoint thread, then close the connection (SQLite checkpoints the rest)."""
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.db.close()
 
 
