@@ -24,10 +24,12 @@ import threading
 import weakref
 from typing import Any
 
-#: Commits between two background checkpoints (about 1,000 WAL pages for lienthong's commands).
-EVERY = 80
-#: The committing connection checkpoints by itself past this many WAL pages (16 MiB at 4 KiB).
-FALLBACK_PAGES = 4000
+#: Commits between two background checkpoints: about 5,000 WAL pages (20 MiB) for lienthong's
+#: commands. Fewer, larger checkpoints copy a page changed by many commands once, and cost the
+#: commands less than SQLite's default of 1,000 pages (``docs/benchmarks.md``).
+EVERY = 400
+#: The committing connection checkpoints by itself past this many WAL pages (80 MiB at 4 KiB).
+FALLBACK_PAGES = 20000
 #: How long the idle thread waits before it checks whether its store still exists.
 _IDLE_SECONDS = 5.0
 

@@ -132,6 +132,7 @@ class Engine(TimerCommands):
         self._procedures: dict[str, Procedure] = {}
         self._current: dict[str, str] = {}
         self._workflows: OrderedDict[str, tuple[int, BpmnWorkflow]] = OrderedDict()
+        self._dossier_memo: dict[str, tuple[Any, Dossier]] = {}
         # Service steps opened by the running command, in order: only a command that opens one
         # has one to run (a step that failed waits for retry()).
         self._pending_services: list[int] = []
@@ -588,10 +589,20 @@ class Engine(TimerCommands):
 
     # -- internals: dossier and step rows ---------------------------------------------------------
     def _dossier(self, db: sqlite_utils.Database, code: str) -> Dossier:
-        rows = list(store.rows(db, "SELECT * FROM dossiers WHERE code = ?", [code]))
-        if not rows:
+        cur = db.conn.execute("SELECT * FROM dossiers WHERE code = ?", [code])
+        row = cur.fetchone()
+        if row is None:
             raise DossierNotFound(f"no dossier {code!r}")
-        return Dossier.from_row(rows[0])
+        # Dossier records are immutable: the same row gives the same record, without decoding
+        # its JSON and instants again.
+        memo = self._dossier_memo.get(code)
+        if memo is not None and memo[0] == row:
+            return memo[1]
+        d = Dossier.from_row(dict(zip([c[0] for c in cur.description], row, strict=True)))
+        if len(self._dossier_memo) >= _CACHE_SIZE:
+            self._dossier_memo.clear()
+        self._dossier_memo[code] = (row, d)
+        return d
 
     def _open_dossier(self, db: sqlite_utils.Database, code: str) -> Dossier:
         d = self._dossier(db, code)
@@ -849,19 +860,30 @@ class Engine(TimerCommands):
         step_id = store.insert(db, "steps", row)
         if spec.kind == "service":
             self._pending_services.append(step_id)
-        step = Step.from_row(
-            {
-                **row,
-                "id": step_id,
-                "claimed_at": None,
-                "closed_at": None,
-                "closed_by": None,
-                "result_class": None,
-                "attempts": 0,
-                "last_error": None,
-            }
+        step = Step(
+            id=step_id,
+            dossier=d.code,
+            task_id=task_id,
+            spec_id=spec.id,
+            name=spec.name,
+            kind=spec.kind,
+            step_kind=spec.step_kind,
+            role=spec.role,
+            unit=unit,
+            assignee=None,
+            status="open",
+            opened_at=now,
+            claimed_at=None,
+            closed_at=None,
+            closed_by=None,
+            share_minutes=share,
+            due_at=due,
+            result_class=None,
+            data={},
+            warn_at=warn,
+            next_escalation_at=due,
         )
-        if spec.kind == "user":
+        if spec.kind == "user" and self.hooks.has("choose_assignee"):
             u = self.org.unit(unit)
             candidates = tuple(self.org.members(unit))
             chosen = self.hooks.call(

@@ -74,6 +74,11 @@ class HookCaller:
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
 
+    def has(self, name: str) -> bool:
+        """Whether any loaded plugin implements hook ``name`` (so its arguments are worth
+        building)."""
+        return bool(getattr(self.pm.hook, name).get_hookimpls())
+
     def call(self, name: str, _dossier: str | None = None, **kwargs: Any) -> Any:
         """Call hook ``name``; ``_dossier`` is only used in error messages."""
         hook = getattr(self.pm.hook, name)

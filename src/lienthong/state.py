@@ -143,6 +143,12 @@ def _dump_flat(wf: BpmnWorkflow) -> bytes:
     tasks = wf.tasks
     for task in tasks.values():
         row = task.__dict__.get("_lienthong_row")
+        if row is None and not task.data and not task.internal_data:
+            # A predicted task with no data yet: its row changes only with its state.
+            row = task.__dict__.get("_lienthong_empty")
+            if row is not None and (row[3] != task._state or row[4] != task.last_state_change
+                                    or row[5] != task.triggered):
+                row = None
         if row is None:
             parent = tasks.get(task._parent) if task._parent is not None else None
             data = task.data
@@ -172,6 +178,8 @@ def _dump_flat(wf: BpmnWorkflow) -> bytes:
             ]
             if task._state & _FINAL and (parent is None or parent._state & _FINAL):
                 task.__dict__["_lienthong_row"] = row
+            elif delta == 0 and not task.internal_data:
+                task.__dict__["_lienthong_empty"] = row
         rows.append(row)
     doc = {
         "d": wf.data,
