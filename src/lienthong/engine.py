@@ -58,6 +58,7 @@ from .workflow import Workflow
 
 APPLICANT = "Người nộp hồ sơ"
 _CACHE_SIZE = 256
+_STEP_MEMO_SIZE = 4096
 
 
 def _iso(t: datetime | None) -> str | None:
@@ -133,6 +134,7 @@ class Engine(TimerCommands):
         self._current: dict[str, str] = {}
         self._workflows: OrderedDict[str, tuple[int, BpmnWorkflow]] = OrderedDict()
         self._dossier_memo: dict[str, tuple[Any, Dossier]] = {}
+        self._step_memo: dict[int, tuple[Any, Step]] = {}
         # Service steps opened by the running command, in order: only a command that opens one
         # has one to run (a step that failed waits for retry()).
         self._pending_services: list[int] = []
@@ -435,15 +437,12 @@ class Engine(TimerCommands):
         """Return the result to the applicant (trả kết quả): complete the open return step."""
         with self._command(dossier) as db:
             d = self._open_dossier(db, dossier)
-            rows = [
-                Step.from_row(r)
-                for r in store.rows(
-                    db,
-                    "SELECT * FROM steps WHERE dossier = ? AND closed_at IS NULL "
-                    "AND step_kind = 'return'",
-                    [dossier],
-                )
-            ]
+            rows = self._step_records(
+                db,
+                "SELECT * FROM steps WHERE dossier = ? AND closed_at IS NULL "
+                "AND step_kind = 'return'",
+                [dossier],
+            )
         if not rows:
             raise NotAllowed(
                 f"dossier {dossier} has no result ready to return (status {d.status.label})"
@@ -514,12 +513,9 @@ class Engine(TimerCommands):
     def steps(self, dossier: str) -> list[Step]:
         """Every step of a dossier, open and closed, in the order they opened."""
         self.dossier(dossier)
-        return [
-            Step.from_row(r)
-            for r in store.rows(
-                self.db, "SELECT * FROM steps WHERE dossier = ? ORDER BY id", [dossier]
-            )
-        ]
+        return self._step_records(
+            self.db, "SELECT * FROM steps WHERE dossier = ? ORDER BY id", [dossier]
+        )
 
     def step(self, dossier: str, step_id: int) -> Step:
         """One step of a dossier."""
@@ -533,7 +529,7 @@ class Engine(TimerCommands):
         if sum(x is not None for x in (unit, officer, dossier)) != 1:
             raise InvalidData("open_steps: give exactly one of unit=, officer= or dossier=")
         if dossier is not None:
-            rows = store.rows(
+            rows = self._step_records(
                 self.db,
                 "SELECT * FROM steps WHERE closed_at IS NULL AND dossier = ? ORDER BY id",
                 [dossier],
@@ -542,7 +538,7 @@ class Engine(TimerCommands):
                 self.dossier(dossier)  # an unknown code is an error, a finished one is not
         elif unit is not None:
             self.org.unit(unit)
-            rows = store.rows(
+            rows = self._step_records(
                 self.db,
                 "SELECT * FROM steps WHERE closed_at IS NULL AND unit = ? "
                 "ORDER BY due_at IS NULL, due_at, id",
@@ -551,7 +547,7 @@ class Engine(TimerCommands):
         else:
             o = self.org.officer(officer or "")
             # Three indexed searches: SQLite would scan every open step for the OR of them.
-            rows = store.rows(
+            rows = self._step_records(
                 self.db,
                 "SELECT * FROM (SELECT * FROM steps WHERE closed_at IS NULL AND assignee = ?1 "
                 "UNION SELECT * FROM steps WHERE closed_at IS NULL AND assignee IS NULL "
@@ -559,7 +555,7 @@ class Engine(TimerCommands):
                 "AND escalated_to = ?1) ORDER BY due_at IS NULL, due_at, id",
                 [o.id, o.unit],
             )
-        return [Step.from_row(r) for r in rows]
+        return rows
 
     def audit_rows(self, dossier: str) -> list[dict[str, Any]]:
         """The dossier's audit rows, in order."""
@@ -610,21 +606,43 @@ class Engine(TimerCommands):
             raise DossierClosed(f"dossier {code} is closed ({d.status.label})")
         return d
 
+    def _step_records(
+        self, db: sqlite_utils.Database, sql: str, args: Sequence[object]
+    ) -> list[Step]:
+        """The steps a ``SELECT * FROM steps ...`` query finds. Step records are immutable: a
+        row the engine has seen before gives back the record it built then."""
+        cur = db.conn.execute(sql, args)
+        names: list[str] | None = None
+        memo = self._step_memo
+        out = []
+        for row in cur.fetchall():
+            seen = memo.get(row[0])
+            if seen is not None and seen[0] == row:
+                out.append(seen[1])
+                continue
+            if names is None:
+                names = [c[0] for c in cur.description]
+            step = Step.from_row(dict(zip(names, row, strict=True)))
+            if len(memo) >= _STEP_MEMO_SIZE:
+                memo.clear()
+            memo[row[0]] = (row, step)
+            out.append(step)
+        return out
+
     def _step(self, db: sqlite_utils.Database, step_id: int) -> Step:
-        rows = list(store.rows(db, "SELECT * FROM steps WHERE id = ?", [step_id]))
-        return Step.from_row(rows[0])
+        return self._step_records(db, "SELECT * FROM steps WHERE id = ?", [step_id])[0]
 
     def _step_of(
         self, db: sqlite_utils.Database, dossier: str, step_id: int, check_dossier: bool = True
     ) -> Step:
         if check_dossier:
             self._dossier(db, dossier)
-        rows = list(
-            store.rows(db, "SELECT * FROM steps WHERE id = ? AND dossier = ?", [step_id, dossier])
+        rows = self._step_records(
+            db, "SELECT * FROM steps WHERE id = ? AND dossier = ?", [step_id, dossier]
         )
         if not rows:
             raise StepNotFound(f"dossier {dossier} has no step {step_id!r}")
-        return Step.from_row(rows[0])
+        return rows[0]
 
     def _open_step(self, db: sqlite_utils.Database, d: Dossier, step_id: int) -> Step:
         step = self._step_of(db, d.code, step_id, check_dossier=False)

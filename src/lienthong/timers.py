@@ -717,14 +717,9 @@ class TimerCommands:
 
     # -- helpers -------------------------------------------------------------------------------
     def _open_steps_of(self: Engine, db: sqlite_utils.Database, dossier: str) -> list[Step]:
-        return [
-            Step.from_row(r)
-            for r in store.rows(
-                db,
-                "SELECT * FROM steps WHERE dossier = ? AND closed_at IS NULL ORDER BY id",
-                [dossier],
-            )
-        ]
+        return self._step_records(
+            db, "SELECT * FROM steps WHERE dossier = ? AND closed_at IS NULL ORDER BY id", [dossier]
+        )
 
     def _retime_step(
         self: Engine,
