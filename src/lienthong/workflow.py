@@ -60,19 +60,55 @@ class Workflow(BpmnWorkflow):
             min_state = TaskState.FUTURE
         else:
             min_state = TaskState.COMPLETED
+        order, ends = self._preorder()
         out = []
-        stack = [self.task_tree]
-        while stack:
-            task = stack.pop()
-            if task._children and task._state >= min_state:
-                stack.extend(tasks.get(c) for c in reversed(task._children))
+        i, n = 0, len(order)
+        while i < n:
+            task = order[i]
             if (
                 task._state & state
                 and (spec_name is None or task.task_spec.name == spec_name)
                 and (manual is None or task.task_spec.manual == manual)
             ):
                 out.append(task)
+            # Descend only where SpiffWorkflow would; otherwise skip the task's whole subtree.
+            i = i + 1 if task._state >= min_state else ends[i]
         return out
+
+    def _preorder(self) -> tuple[list[Any], list[int]]:
+        """The tree in depth-first order, and where each task's subtree ends in that list.
+
+        Kept on the workflow until a task is added or removed, which SpiffWorkflow does only by
+        creating a task (a new id, last in ``self.tasks``) or removing one (one fewer): the
+        number of tasks and the last id tell whether the tree is still the one walked. A tree
+        keeps its shape for most of a dossier's steps (tasks are predicted ahead), so most
+        queries read the list instead of walking the tree.
+        """
+        tasks = self.tasks
+        last = next(reversed(tasks))
+        cached = self.__dict__.get("_lienthong_preorder")
+        if (
+            cached is not None
+            and cached[0] == len(tasks)
+            and cached[1] is last
+            and cached[2] is self.task_tree
+        ):
+            return cached[3], cached[4]
+        order: list[Any] = []
+        ends: list[int] = []
+        stack: list[Any] = [self.task_tree]
+        while stack:
+            item = stack.pop()
+            if type(item) is int:  # every task below the one at this index has been listed
+                ends[item] = len(order)
+                continue
+            stack.append(len(order))
+            order.append(item)
+            ends.append(0)
+            if item._children:
+                stack.extend(tasks[c] for c in reversed(item._children))
+        self.__dict__["_lienthong_preorder"] = (len(tasks), last, self.task_tree, order, ends)
+        return order, ends
 
     def update_waiting_tasks(self) -> None:
         if self.subprocesses:
