@@ -61,8 +61,21 @@ _CACHE_SIZE = 256
 _STEP_MEMO_SIZE = 4096
 
 
+_last_iso: tuple[datetime | None, str | None] = (None, None)
+
+
 def _iso(t: datetime | None) -> str | None:
-    return t.astimezone(VN_TZ).isoformat() if t is not None else None
+    global _last_iso
+    if t is None:
+        return None
+    # A command writes its "now" several times: format it once. Datetimes are immutable, and
+    # the pair is replaced in one assignment, so threads cannot mix two pairs up.
+    last = _last_iso
+    if last[0] is t:
+        return last[1]
+    text = t.astimezone(VN_TZ).isoformat()
+    _last_iso = (t, text)
+    return text
 
 
 def _json(value: Any, where: str) -> str:
@@ -767,7 +780,9 @@ class Engine(TimerCommands):
 
     # -- internals: the workflow -------------------------------------------------------------------
     def _workflow(self, db: sqlite_utils.Database, d: Dossier) -> BpmnWorkflow:
-        row = db.execute("SELECT rev FROM dossier_states WHERE code = ?", [d.code]).fetchone()
+        row = db.conn.execute(
+            "SELECT rev FROM dossier_states WHERE code = ?", [d.code]
+        ).fetchone()
         cached = self._workflows.get(d.code)
         if cached is not None and row is not None and cached[0] == row[0]:
             # Another Engine on the same file would have bumped the revision.
@@ -778,7 +793,7 @@ class Engine(TimerCommands):
         return load_state(blob, proc.spec, proc.subprocess_specs, self.script_engine)
 
     def _save(self, db: sqlite_utils.Database, code: str, wf: BpmnWorkflow) -> None:
-        rev = db.execute(
+        rev = db.conn.execute(
             "INSERT INTO dossier_states (code, rev, state) VALUES (?, 1, ?) ON CONFLICT (code) "
             "DO UPDATE SET rev = rev + 1, state = excluded.state RETURNING rev",
             [code, dump_state(wf)],
@@ -832,7 +847,7 @@ class Engine(TimerCommands):
     def _open_task_ids(db: sqlite_utils.Database, code: str) -> dict[str, str]:
         """Task id -> step kind, of the dossier's open steps."""
         return dict(
-            db.execute(
+            db.conn.execute(
                 "SELECT task_id, step_kind FROM steps WHERE dossier = ? AND closed_at IS NULL",
                 [code],
             ).fetchall()
@@ -1114,7 +1129,7 @@ class Engine(TimerCommands):
             ):
                 continue
             try:
-                with db.atomic():
+                with store.savepoint(db):
                     d = self._perform(db, d, step)
             except (PluginError, InvalidData, ScriptError) as e:
                 # The failed attempt advanced the in-memory workflow: forget it, the store has

@@ -231,6 +231,27 @@ class Store:
 _SQL_CACHE: dict[tuple[str, tuple[str, ...], str], str] = {}
 
 
+@contextmanager
+def savepoint(db: sqlite_utils.Database) -> Iterator[None]:
+    """A savepoint inside the current transaction: an exception undoes what the block wrote.
+
+    sqlite-utils' ``atomic()`` names each savepoint afresh, so SQLite prepares its statements
+    anew every time; nested savepoints may share a name (each statement acts on the innermost),
+    so this one is always ``lienthong``.
+    """
+    conn = db.conn
+    conn.execute("SAVEPOINT lienthong")
+    try:
+        yield
+    except BaseException:
+        # A RAISE(ROLLBACK) in a trigger ends the whole transaction, savepoints included.
+        if conn.in_transaction:
+            conn.execute("ROLLBACK TO SAVEPOINT lienthong")
+            conn.execute("RELEASE SAVEPOINT lienthong")
+        raise
+    conn.execute("RELEASE SAVEPOINT lienthong")
+
+
 def insert(db: sqlite_utils.Database, table: str, values: Mapping[str, object]) -> int:
     """INSERT one row; return its rowid."""
     cols = tuple(values)
@@ -239,7 +260,7 @@ def insert(db: sqlite_utils.Database, table: str, values: Mapping[str, object]) 
     if sql is None:
         sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join('?' * len(cols))})"
         _SQL_CACHE[key] = sql
-    rowid = db.execute(sql, list(values.values())).lastrowid
+    rowid = db.conn.execute(sql, list(values.values())).lastrowid
     assert rowid is not None
     return rowid
 
@@ -254,7 +275,7 @@ def update(
     if sql is None:
         sql = f"UPDATE {table} SET {', '.join(f'{c} = ?' for c in cols)} WHERE {key_col} = ?"
         _SQL_CACHE[cache_key] = sql
-    db.execute(sql, [*values.values(), key])
+    db.conn.execute(sql, [*values.values(), key])
 
 
 def rows(db: sqlite_utils.Database, sql: str, args: Sequence[object] = ()) -> list[dict[str, Any]]:
