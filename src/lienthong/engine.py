@@ -73,7 +73,7 @@ def _iso(t: datetime | None) -> str | None:
     last = _last_iso
     if last[0] is t:
         return last[1]
-    text = t.astimezone(VN_TZ).isoformat()
+    text = (t if t.tzinfo is VN_TZ else t.astimezone(VN_TZ)).isoformat()
     _last_iso = (t, text)
     return text
 
