@@ -724,13 +724,10 @@ class Engine(TimerCommands):
 
     def _next_code(self, db: sqlite_utils.Database, unit: str, now: datetime) -> str:
         day = now.astimezone(VN_TZ).strftime("%y%m%d")
-        db.execute(
+        n = db.conn.execute(
             "INSERT INTO daily_sequence (unit, day, last) VALUES (?, ?, 1) "
-            "ON CONFLICT (unit, day) DO UPDATE SET last = last + 1",
+            "ON CONFLICT (unit, day) DO UPDATE SET last = last + 1 RETURNING last",
             [unit, day],
-        )
-        n = db.execute(
-            "SELECT last FROM daily_sequence WHERE unit = ? AND day = ?", [unit, day]
         ).fetchone()[0]
         if n > 9999:
             raise LienthongError(f"unit {unit} received more than 9999 dossiers on {day}")
