@@ -42,9 +42,12 @@ class Checkpointer:
     ends.
     """
 
-    def __init__(self, path: str, owner: object, every: int = EVERY) -> None:
+    def __init__(
+        self, path: str, owner: object, every: int = EVERY, idle: float = _IDLE_SECONDS
+    ) -> None:
         self.path = path
         self.every = every
+        self.idle = idle
         self._owner = weakref.ref(owner)
         self._commits = 0
         self._wake = threading.Event()
@@ -77,6 +80,11 @@ class Checkpointer:
             self._requested += 1
         self._wake.set()
 
+    @property
+    def running(self) -> bool:
+        """Whether the thread has been started and has not ended."""
+        return self._thread is not None and self._thread.is_alive()
+
     def wait(self, timeout: float | None = None) -> bool:
         """Wait until the checkpoints requested so far have run; False if ``timeout`` passed."""
         with self._done:
@@ -104,7 +112,7 @@ def _run(cp: Checkpointer) -> None:
     try:
         conn = sqlite3.connect(cp.path, check_same_thread=False)
         while True:
-            woken = cp._wake.wait(_IDLE_SECONDS)
+            woken = cp._wake.wait(cp.idle)
             if cp._stop or cp._owner() is None:
                 return
             if not woken:

@@ -165,6 +165,7 @@ class Store:
     :param checkpoints: ``"background"`` (default): a thread copies the WAL into the database
         file every :data:`~lienthong.checkpoint.EVERY` commits, so that no command waits for it
         (:mod:`lienthong.checkpoint`); ``"inline"``: SQLite's default, inside a commit.
+    :param checkpoint_every: commits between two background checkpoints.
     """
 
     def __init__(
@@ -173,6 +174,7 @@ class Store:
         *,
         durability: str = "normal",
         checkpoints: str = "background",
+        checkpoint_every: int = checkpoint.EVERY,
     ):
         if durability not in DURABILITY:
             raise LienthongError(f"durability={durability!r}: choose one of {sorted(DURABILITY)}")
@@ -192,7 +194,7 @@ class Store:
         self.checkpointer: Checkpointer | None = None
         if wal and checkpoints == "background":
             self.db.execute(f"PRAGMA wal_autocheckpoint={checkpoint.FALLBACK_PAGES}")
-            self.checkpointer = Checkpointer(str(self.path), self)
+            self.checkpointer = Checkpointer(str(self.path), self, every=checkpoint_every)
         self.migrate()
 
     def migrate(self) -> list[str]:
