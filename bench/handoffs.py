@@ -2,6 +2,7 @@
 serializer round trip after every step, and lienthong with every command committed.
 
     .venv/bin/python bench/handoffs.py [--dossiers N] [--durability normal|full]
+                                       [--checkpoints background|inline]
 
 A handoff is one step closed (user or service task). All three run the same BPMN file and the same
 sequence of steps, in the same process, one after the other; the last line is a JSON object.
@@ -92,7 +93,9 @@ def spiff_roundtrip(n: int) -> tuple[float, int, int]:
     return time.perf_counter() - start, handoffs, size
 
 
-def lienthong_durable(n: int, durability: str, folder: Path) -> tuple[float, int, int]:
+def lienthong_durable(
+    n: int, durability: str, folder: Path, checkpoints: str = "background"
+) -> tuple[float, int, int]:
     folder.mkdir(parents=True, exist_ok=True)
     clock = FixedClock(datetime(2025, 3, 3, 8, 0, tzinfo=VN_TZ))
     engine = Engine(
@@ -102,6 +105,7 @@ def lienthong_durable(n: int, durability: str, folder: Path) -> tuple[float, int
         plugins=[Agencies()],
         entry_points=False,
         durability=durability,
+        checkpoints=checkpoints,
     )
     proc = engine.load_procedure(BPMN)
     members = {u: engine.org.members(u)[0].id for u in engine.org.units}
@@ -132,9 +136,15 @@ def lienthong_durable(n: int, durability: str, folder: Path) -> tuple[float, int
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--dossiers", type=int, default=100, help="dossiers per round")
+    ap.add_argument("--dossiers", type=int, default=200, help="dossiers per round")
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--durability", choices=["normal", "full"], default="normal")
+    ap.add_argument(
+        "--checkpoints",
+        choices=["background", "inline"],
+        default="background",
+        help="who copies the WAL into the database file (lienthong.checkpoint)",
+    )
     args = ap.parse_args()
     n = args.dossiers
     spiff_memory(20)  # warm up imports and caches
@@ -148,10 +158,13 @@ def main() -> None:
             mem, per = max(mem, h / t), h // n
             t, h, default_bytes = spiff_roundtrip(n)
             rt = max(rt, h / t)
-            t, h, state_bytes = lienthong_durable(n, args.durability, Path(tmp) / str(r))
+            t, h, state_bytes = lienthong_durable(
+                n, args.durability, Path(tmp) / str(r), args.checkpoints
+            )
             lt = max(lt, h / t)
     print(f"{n} khai sinh dossiers a round, best of {args.rounds} interleaved rounds, {per} "
-          f"handoffs each; SQLite WAL, synchronous={args.durability.upper()}")
+          f"handoffs each; SQLite WAL, synchronous={args.durability.upper()}, "
+          f"{args.checkpoints} checkpoints")
     print(f"  SpiffWorkflow in memory          {mem:10.0f} handoffs/s")
     print(f"  SpiffWorkflow + default JSON     {rt:10.0f} handoffs/s")
     print(f"  lienthong, committed per command {lt:10.0f} handoffs/s  "
@@ -160,6 +173,7 @@ def main() -> None:
           f"JSON {default_bytes} B ({state_bytes / default_bytes:.2f})")
     print(json.dumps({
         "dossiers": n, "rounds": args.rounds, "durability": args.durability,
+        "checkpoints": args.checkpoints,
         "spiff_memory_hps": round(mem, 1), "spiff_roundtrip_hps": round(rt, 1),
         "lienthong_durable_hps": round(lt, 1), "lienthong_state_bytes": state_bytes,
         "spiff_default_bytes": default_bytes,

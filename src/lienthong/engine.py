@@ -226,7 +226,8 @@ class Engine(TimerCommands):
     # -- commands ----------------------------------------------------------------------------------
     @contextmanager
     def _command(self, dossier: str | None = None) -> Iterator[sqlite_utils.Database]:
-        self._pending_services = []
+        if not self.db.conn.in_transaction:  # a command, not a part of one (tick's actions)
+            self._pending_services = []
         try:
             with self.store.transaction() as db:
                 yield db
