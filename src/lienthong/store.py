@@ -117,7 +117,8 @@ def _m002_lean_step_indexes(db: sqlite_utils.Database) -> None:
     most of what a commit costs. The partial indexes on open steps now leave out the rows whose
     key is NULL, which no query looks up (``x = ?`` and ``x <= ?`` imply ``x IS NOT NULL``,
     so SQLite still uses them): a step enters the assignee and escalated-to indexes only when it
-    is claimed or escalated. ``steps_due_open`` served no query and is dropped; the unit queue's
+    is claimed or escalated, and a dossier enters the supplement-expiry index only while a
+    supplement is awaited. ``steps_due_open`` served no query and is dropped; the unit queue's
     index is ordered by due instant, as the queue is read.
     """
     _run_script(
@@ -138,6 +139,9 @@ def _m002_lean_step_indexes(db: sqlite_utils.Database) -> None:
         CREATE INDEX steps_assignee_open ON steps(assignee)
             WHERE closed_at IS NULL AND assignee IS NOT NULL;
         CREATE INDEX steps_unit_open ON steps(unit, due_at) WHERE closed_at IS NULL;
+        DROP INDEX dossiers_supplement_close;
+        CREATE INDEX dossiers_supplement_close ON dossiers(supplement_close_at)
+            WHERE closed_at IS NULL AND supplement_close_at IS NOT NULL;
         """,
     )
 
