@@ -316,6 +316,55 @@ def test_a_failing_operation_is_recorded_then_retried():
     assert engine.verify_audit().ok
 
 
+def test_a_service_step_that_fails_after_opening_the_next_one_leaves_no_trace_of_it():
+    # review_card made a service step: its completion opens issue_card, another service step,
+    # and then a handoff hook fails. The savepoint takes issue_card's row back; the command must
+    # not try to run the step it no longer has, and the officer's work stands.
+    class ChainAgencies(Agencies):
+        @hookimpl
+        def operations(self) -> list[str]:
+            return [*super().operations(), "social_insurance.review_card"]
+
+    class FailAfterReview:
+        __name__ = "fail-after-review"
+        armed = True
+
+        @hookimpl
+        def handoff(self, from_step: Any, to_step: Any) -> None:
+            if self.armed and spec_of(from_step) == "review_card":
+                raise RuntimeError("the portal sync is down")
+
+    engine = Engine(":memory:", org=Organisation.from_file(str(DEMO_ORG)),
+                    clock=FixedClock(datetime(2025, 3, 3, 9, 0, tzinfo=VN_TZ)),
+                    plugins=[ChainAgencies(), (hook := FailAfterReview())], entry_points=False)
+    bpmn = KHAI_SINH.read_bytes()
+    start = bpmn.index(b'<bpmn:userTask id="review_card"')
+    end = bpmn.index(b"</bpmn:userTask>", start) + len(b"</bpmn:userTask>")
+    review = bpmn[start:end].replace(b"<bpmn:userTask", b"<bpmn:serviceTask").replace(
+        b"</bpmn:userTask>", b"</bpmn:serviceTask>").replace(
+        b'<camunda:property name="lienthong:share" value="2d"/>',
+        b'<camunda:property name="lienthong:share" value="0"/>'
+        b'<camunda:property name="lienthong:operation" value="social_insurance.review_card"/>')
+    engine.load_procedure(bpmn[:start] + review + bpmn[end:], name="khai-sinh-chain.bpmn")
+    code = receive(engine)
+    work(engine, code, until="register_residence")  # reception, then the civil-status step
+
+    review_step = next(s for s in engine.steps(code) if s.spec_id == "review_card")
+    assert review_step.status == "failed" and "portal sync is down" in str(review_step.last_error)
+    assert not [s for s in engine.steps(code) if s.spec_id == "issue_card"]
+    assert {s.spec_id for s in engine.steps(code) if s.is_open} == {"register_residence",
+                                                                     "review_card"}
+    assert engine.verify_audit().ok
+
+    hook.armed = False
+    engine.retry(code, review_step.id)
+    done = {s.spec_id: s.status for s in engine.steps(code)}
+    assert done["review_card"] == "done" and done["issue_card"] == "done"
+    work(engine, code)
+    assert engine.dossier(code).status == Status.RETURNED
+    assert engine.verify_audit().ok
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading a procedure
 # ---------------------------------------------------------------------------------------------

@@ -1121,18 +1121,26 @@ class Engine(TimerCommands):
                 break
             step_id = todo[0]
             tried.add(step_id)
-            step = self._step(db, step_id)
-            if step.dossier != d.code or step.closed_at is not None or (
-                only is None and step.status != "open"
+            found = self._step_records(db, "SELECT * FROM steps WHERE id = ?", [step_id])
+            if not found:
+                continue
+            step = found[0]
+            if (
+                step.dossier != d.code
+                or step.kind != "service"
+                or step.closed_at is not None
+                or (only is None and step.status != "open")
             ):
                 continue
+            opened = len(self._pending_services)
             try:
                 with store.savepoint(db):
                     d = self._perform(db, d, step)
             except (PluginError, InvalidData, ScriptError) as e:
                 # The failed attempt advanced the in-memory workflow: forget it, the store has
-                # the state from before the attempt.
+                # the state from before the attempt, without the steps the attempt opened.
                 self._workflows.pop(d.code, None)
+                del self._pending_services[opened:]
                 now = self.clock.now()
                 db.execute(
                     "UPDATE steps SET attempts = attempts + 1, last_error = ?, "
