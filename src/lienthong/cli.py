@@ -61,6 +61,7 @@ def demo(db: str, dossiers: int, weeks: int, seed: int) -> None:
         result = run_demo(db, dossiers=dossiers, weeks=weeks, seed=seed, out=click.echo)
     except LienthongError as e:
         raise click.ClickException(str(e)) from None
+    result.engine.close()  # stops the checkpoint thread; SQLite checkpoints the rest
     click.echo("")
     click.echo(
         f"Stored in {result.db_path}. Try: lienthong dossier show {result.sample} "
