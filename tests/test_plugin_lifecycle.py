@@ -365,6 +365,24 @@ def test_a_service_step_that_fails_after_opening_the_next_one_leaves_no_trace_of
     assert engine.verify_audit().ok
 
 
+def test_a_plugin_registered_later_is_called_and_one_unregistered_is_not():
+    # The engine remembers which hooks have implementations; a change of registrations must
+    # show at the next call.
+    engine = new_engine(Agencies())
+    receive(engine)  # dossier_received has no implementation yet: remembered as such
+    calls: list[Call] = []
+    late = recorder(calls)
+    engine.pm.register(late, name="late")
+    code = receive(engine)
+    assert ("dossier_received", {"dossier": engine.dossier(code), "db": engine.db}) in [
+        (n, {k: v for k, v in kw.items() if k in {"dossier", "db"}}) for n, kw in calls
+    ]
+    engine.pm.unregister(name="late")
+    calls.clear()
+    receive(engine)
+    assert calls == []
+
+
 # ---------------------------------------------------------------------------------------------
 # Loading a procedure
 # ---------------------------------------------------------------------------------------------

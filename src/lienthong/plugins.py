@@ -28,11 +28,38 @@ from .errors import LienthongError, PluginError
 GROUP = "lienthong"
 
 
+class PluginManager(pluggy.PluginManager):
+    """pluggy's manager, counting the changes to what is registered (:attr:`changes`), so that
+    :class:`HookCaller` may keep what it learnt about a hook until the next change."""
+
+    def __init__(self, project_name: str) -> None:
+        super().__init__(project_name)
+        self.changes = 0
+
+    def register(self, plugin: Any, name: str | None = None) -> str | None:
+        out = super().register(plugin, name)
+        self.changes += 1
+        return out
+
+    def unregister(self, plugin: Any | None = None, name: str | None = None) -> Any | None:
+        out = super().unregister(plugin, name)
+        self.changes += 1
+        return out
+
+    def set_blocked(self, name: str) -> None:
+        super().set_blocked(name)
+        self.changes += 1
+
+    def add_hookspecs(self, module_or_class: Any) -> None:
+        super().add_hookspecs(module_or_class)
+        self.changes += 1
+
+
 def make_plugin_manager(
     plugins: Iterable[object] = (), *, entry_points: bool = True
 ) -> pluggy.PluginManager:
     """A fresh plugin manager with the hook specs, the defaults, entry points and ``plugins``."""
-    pm = pluggy.PluginManager(GROUP)
+    pm = PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
     pm.register(default_plugins, name="lienthong.default_plugins")
     if entry_points:
@@ -73,18 +100,38 @@ class HookCaller:
 
     def __init__(self, pm: pluggy.PluginManager) -> None:
         self.pm = pm
+        # name -> (pluggy's hook caller, implemented?, firstresult?), for as long as the
+        # manager's registrations stay as they were (a command calls a dozen hooks).
+        self._hooks: dict[str, tuple[Any, bool, bool]] = {}
+        self._changes: int | None = None
+
+    def _hook(self, name: str) -> tuple[Any, bool, bool]:
+        changes = getattr(self.pm, "changes", None)
+        if changes != self._changes or changes is None:
+            self._hooks.clear()
+            self._changes = changes
+        entry = self._hooks.get(name)
+        if entry is None:
+            hook = getattr(self.pm.hook, name)
+            entry = (
+                hook,
+                bool(hook.get_hookimpls()),
+                bool(hook.spec and hook.spec.opts.get("firstresult")),
+            )
+            self._hooks[name] = entry
+        return entry
 
     def has(self, name: str) -> bool:
         """Whether any loaded plugin implements hook ``name`` (so its arguments are worth
         building)."""
-        return bool(getattr(self.pm.hook, name).get_hookimpls())
+        return self._hook(name)[1]
 
     def call(self, name: str, _dossier: str | None = None, **kwargs: Any) -> Any:
         """Call hook ``name``; ``_dossier`` is only used in error messages."""
-        hook = getattr(self.pm.hook, name)
-        if not hook.get_hookimpls():
+        hook, implemented, firstresult = self._hook(name)
+        if not implemented:
             # Nobody listens: skip pluggy's call machinery, which costs more than the answer.
-            return None if hook.spec and hook.spec.opts.get("firstresult") else []
+            return None if firstresult else []
         try:
             return hook(**kwargs)
         except LienthongError as e:
