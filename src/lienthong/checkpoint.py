@@ -30,6 +30,8 @@ from typing import Any
 EVERY = 400
 #: The committing connection checkpoints by itself past this many WAL pages (80 MiB at 4 KiB).
 FALLBACK_PAGES = 20000
+#: Bytes the WAL file is cut back to when it is reset after growing past them.
+WAL_SIZE_LIMIT = 32 * 1024 * 1024
 #: How long the idle thread waits before it checks whether its store still exists.
 _IDLE_SECONDS = 5.0
 

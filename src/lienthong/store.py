@@ -198,6 +198,9 @@ class Store:
         self.checkpointer: Checkpointer | None = None
         if wal and checkpoints == "background":
             self.db.execute(f"PRAGMA wal_autocheckpoint={checkpoint.FALLBACK_PAGES}")
+            # After a burst (a large tick) has grown the WAL past what the thread keeps it to,
+            # give the disk space back when the WAL is next reset.
+            self.db.execute(f"PRAGMA journal_size_limit={checkpoint.WAL_SIZE_LIMIT}")
             self.checkpointer = Checkpointer(str(self.path), self, every=checkpoint_every)
         self.migrate()
 
