@@ -204,11 +204,11 @@ def _encode(doc: dict[str, Any]) -> bytes:
     orjson would write some values the json module refuses (dates, dataclasses) or writes
     otherwise (integers beyond 53 bits, keys that are not strings). Those are passed to
     :func:`_refuse`, or make orjson raise, and then the json module decides as it always did.
-    Differences stay only for values no restricted script can make: a float NaN or infinity is
-    stored as ``null`` (the json module wrote a non-standard ``NaN``), and a UUID or an enum
-    member left in the data by a full-Python script is stored as its text or value (the json
-    module refused it). Officers' data and plugins' results are checked as JSON before they
-    reach the workflow.
+    Two differences stay, both for values a script makes (officers' data and plugins' results
+    are checked as JSON before they reach the workflow): a float NaN or infinity is stored as
+    ``null`` (the json module wrote a non-standard ``NaN``), and a UUID or an enum member, which
+    only a full-Python script can make, is stored as its text or value (the json module refused
+    it).
     """
     try:
         return orjson.dumps(doc, default=_refuse, option=_ORJSON_OPTIONS)
