@@ -218,6 +218,14 @@ def test_malformed_data(engine: Engine, received: str) -> None:
     )
     _unchanged(
         engine,
+        lambda: engine.complete(received, birth.id, who, {"birth_certificate_no": "KS-1",
+                                                          "weight_kg": float("nan")}),
+        InvalidData,
+        "not plain data (JSON)",
+        f"step {birth.id}",
+    )
+    _unchanged(
+        engine,
         lambda: engine.complete(received, birth.id, who, {"__class__": 1}),
         InvalidData,
         "__class__",

@@ -80,7 +80,8 @@ def _iso(t: datetime | None) -> str | None:
 
 def _json(value: Any, where: str) -> str:
     try:
-        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+        # JSON has no NaN or infinity; the workflow state could not keep them either.
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
     except (TypeError, ValueError) as e:
         raise InvalidData(f"{where}: not plain data (JSON): {e}") from None
 

@@ -205,7 +205,7 @@ def _encode(doc: dict[str, Any]) -> bytes:
     otherwise (integers beyond 53 bits, keys that are not strings). Those are passed to
     :func:`_refuse`, or make orjson raise, and then the json module decides as it always did.
     Two differences stay, both for values a script makes (officers' data and plugins' results
-    are checked as JSON before they reach the workflow): a float NaN or infinity is stored as
+    are checked as strict JSON before they reach the workflow): a float NaN or infinity is stored as
     ``null`` (the json module wrote a non-standard ``NaN``), and a UUID or an enum member, which
     only a full-Python script can make, is stored as its text or value (the json module refused
     it).
