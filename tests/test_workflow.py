@@ -214,3 +214,59 @@ def test_get_tasks_answers_as_spiffworkflow_does(
             break
         ready[choice % len(ready)].run()
         wf.do_engine_steps()
+
+
+def test_state_changes_log_the_same_records_when_logging_is_on() -> None:
+    # lienthong's Task builds a state change's log record only when the logger will write it;
+    # when it will, the records must be SpiffWorkflow's.
+    import logging
+
+    spec, subs = _spec(STRESS, "stress")
+    logger = logging.getLogger("spiff.task")
+    records: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(record)
+
+    def run(cls: type) -> list[tuple[str, ...]]:
+        records.clear()
+        wf = cls(spec, subs)
+        wf.do_engine_steps()
+        for _ in range(40):
+            ready = _ready_manual(wf)
+            if not ready:
+                break
+            ready[-1].run()
+            wf.do_engine_steps()
+        return [
+            (r.levelname, r.getMessage(), r.task_spec, r.state, r.task_type)  # type: ignore[attr-defined]
+            for r in records
+        ]
+
+    handler, level = Keep(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        ours, theirs = run(Workflow), run(BpmnWorkflow)
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert len(ours) > 50 and ours == theirs
+
+
+def test_every_task_of_a_workflow_is_lienthongs_however_it_was_made() -> None:
+    from lienthong.state import _dump_spiff, dump_state, load_state
+    from lienthong.workflow import Task
+
+    spec, subs = _spec(STRESS, "stress")
+    wf = Workflow(spec, subs)
+    wf.do_engine_steps()
+    _ready_manual(wf)[0].run()
+    wf.do_engine_steps()
+    engine = wf.script_engine
+    for made in (wf, load_state(dump_state(wf), spec, subs, engine),
+                 load_state(_dump_spiff(wf), spec, subs, engine)):
+        assert type(made) is Workflow
+        assert {type(t) for t in made.tasks.values()} == {Task}
+        assert _picture(made) == _picture(wf)

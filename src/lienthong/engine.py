@@ -797,6 +797,10 @@ class Engine(TimerCommands):
             "DO UPDATE SET rev = rev + 1, state = excluded.state RETURNING rev",
             [code, dump_state(wf)],
         ).fetchone()[0]
+        if wf.completed:
+            # No command runs a finished workflow again: the cache is for the open ones.
+            self._workflows.pop(code, None)
+            return
         self._workflows[code] = (rev, wf)
         self._workflows.move_to_end(code)
         while len(self._workflows) > _CACHE_SIZE:

@@ -30,8 +30,9 @@ from SpiffWorkflow.bpmn.serializer.config import DEFAULT_CONFIG
 from SpiffWorkflow.bpmn.serializer.default.task_spec import BpmnTaskSpecConverter
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter
 from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
+from SpiffWorkflow.task import Task as SpiffTask
 
-from .workflow import Workflow
+from .workflow import Task, Workflow
 
 _HEADER = b"LT1"
 _FLAT = b"LT2"
@@ -70,6 +71,7 @@ def _registry() -> Any:
     # lienthong's workflow class is written under SpiffWorkflow's name, so that the stored state
     # does not depend on which of the two classes ran it.
     _StateOnlyConverter(Workflow, registry, typename="BpmnWorkflow")
+    registry.typenames[Task] = registry.typenames[SpiffTask]
     return registry
 
 
@@ -121,6 +123,7 @@ def default_serializer() -> BpmnWorkflowSerializer:
     # It writes lienthong's workflow class as a BpmnWorkflow, and reads back SpiffWorkflow's own
     # class, so that the baseline stays SpiffWorkflow alone.
     registry.typenames[Workflow] = "BpmnWorkflow"
+    registry.typenames[Task] = registry.typenames[SpiffTask]
     return BpmnWorkflowSerializer(registry=registry)
 
 
