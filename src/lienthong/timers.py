@@ -432,7 +432,7 @@ class TimerCommands:
         done: list[tuple[datetime, str, str, int | None]] = []
         queue = self._due_actions(stamp)
         heapq.heapify(queue)  # (instant, kind, step id or dossier code): instants in order
-        fast = not any(getattr(self.pm.hook, h).get_hookimpls() for h in _STEP_HOOKS)
+        fast = not any(self.hooks.has(h) for h in _STEP_HOOKS)
         day = self.calendar.minutes_per_day
         while queue:
             failure: BaseException | None = None
@@ -634,7 +634,7 @@ class TimerCommands:
                 if hook is None:
                     continue
                 name, extra = hook
-                if not getattr(self.pm.hook, name).get_hookimpls():
+                if not self.hooks.has(name):
                     continue
                 if d is None:  # records only for plugins that will see them
                     d = self._dossier(db, r["dossier"])
