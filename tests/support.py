@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from lienthong import Engine, FixedClock, Organisation, hookimpl
+from lienthong import Dossier, Engine, FixedClock, Organisation, hookimpl
 from lienthong.clock import VN_TZ
 from lienthong.demo import DEMO_ORG
 
@@ -87,6 +87,17 @@ def engine(make_engine: Callable[..., Engine]) -> Engine:
 def snapshot(engine: Engine) -> str:
     """Everything stored, as SQL text: equal snapshots mean nothing changed."""
     return "\n".join(engine.db.conn.iterdump())
+
+
+BIRTH_DOCUMENTS = ["to_khai_lien_thong", "giay_chung_sinh"]
+
+
+def receive_birth(engine: Engine, name: str = "Nguyễn Văn An", **kw: Any) -> Dossier:
+    """Receive a liên thông khai sinh dossier (233448) at the desk, with its two documents;
+    ``kw`` goes to ``Engine.receive`` (channel, officer, data...)."""
+    return engine.receive(
+        "233448", applicant={"name": name}, receiving_unit=DESK, documents=BIRTH_DOCUMENTS, **kw
+    )
 
 
 def officer_of(engine: Engine, unit: str) -> str:

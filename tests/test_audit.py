@@ -13,17 +13,11 @@ from hypothesis import strategies as st
 
 from lienthong import Engine, FixedClock, audit
 from lienthong.cli import main
-from support import DESK, run_to_end
+from support import receive_birth, run_to_end
 
 
 def _finished(engine: Engine, clock: FixedClock) -> str:
-    code = engine.receive(
-        "233448",
-        applicant={"name": "Phạm Thu Hà"},
-        receiving_unit=DESK,
-        documents=["to_khai_lien_thong", "giay_chung_sinh"],
-        channel=2,
-    ).code
+    code = receive_birth(engine, "Phạm Thu Hà", channel=2).code
     run_to_end(engine, code, clock)
     return code
 

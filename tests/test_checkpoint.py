@@ -12,7 +12,7 @@ import pytest
 from lienthong import Engine, FixedClock, LienthongError, Organisation
 from lienthong.checkpoint import Checkpointer
 from lienthong.store import Store
-from support import DESK, PROCESSES, FakeAgencies, run_to_end
+from support import PROCESSES, FakeAgencies, receive_birth, run_to_end
 
 WAIT = 30  # seconds; a bound on waiting for the thread, never a pause
 
@@ -61,12 +61,7 @@ def test_nothing_is_lost_whoever_checkpoints(
     engine.load_procedures(PROCESSES)
     codes = []
     for _ in range(4):
-        code = engine.receive(
-            "233448",
-            applicant={"name": "Lò Văn Páo"},
-            receiving_unit=DESK,
-            documents=["to_khai_lien_thong", "giay_chung_sinh"],
-        ).code
+        code = receive_birth(engine, "Lò Văn Páo").code
         run_to_end(engine, code, clock)
         codes.append(code)
     assert engine.store.checkpointer is not None

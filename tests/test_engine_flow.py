@@ -5,19 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from lienthong import Channel, Engine, FixedClock, ResultClass, Status
-from support import BHXH, COMMUNE, DESK, POLICE, officer_of, vn
+from support import BHXH, COMMUNE, DESK, POLICE, officer_of, receive_birth, vn
 
 
 def test_dossier_travels_unit_to_unit_and_every_handoff_is_kept(
     engine: Engine, clock: FixedClock
 ) -> None:
-    d = engine.receive(
-        "233448",
-        applicant={"name": "Nguyễn Thị Lan"},
-        receiving_unit=DESK,
-        documents=["to_khai_lien_thong", "giay_chung_sinh"],
-        channel=Channel.ONLINE,
-    )
+    d = receive_birth(engine, "Nguyễn Thị Lan", channel=Channel.ONLINE)
     assert d.code == f"{DESK}-250303-0001"
     assert d.status == Status.NEW and d.appointment is None
 
@@ -174,13 +168,7 @@ def test_a_dossier_keeps_the_version_it_was_received_under(
 
 
 def test_refused_at_reception(engine: Engine) -> None:
-    d = engine.receive(
-        "233448",
-        applicant={"name": "A"},
-        receiving_unit=DESK,
-        documents=["to_khai_lien_thong", "giay_chung_sinh"],
-        channel=2,
-    )
+    d = receive_birth(engine, "A", channel=2)
     [r] = engine.open_steps(unit=DESK)
     d = engine.complete(
         d.code, r.id, "tran.thi.mai", {"accepted": False, "reason": "Không thuộc thẩm quyền"}
@@ -190,12 +178,7 @@ def test_refused_at_reception(engine: Engine) -> None:
 
 
 def test_withdraw_cancels_open_steps(engine: Engine) -> None:
-    d = engine.receive(
-        "233448",
-        applicant={"name": "A"},
-        receiving_unit=DESK,
-        documents=["to_khai_lien_thong", "giay_chung_sinh"],
-    )
+    d = receive_birth(engine, "A")
     d = engine.withdraw(d.code, reason="Công dân xin rút hồ sơ")
     assert d.status == Status.WITHDRAWN
     assert all(s.status == "cancelled" for s in engine.steps(d.code))
@@ -203,12 +186,7 @@ def test_withdraw_cancels_open_steps(engine: Engine) -> None:
 
 
 def test_officer_lists(engine: Engine) -> None:
-    d = engine.receive(
-        "233448",
-        applicant={"name": "A"},
-        receiving_unit=DESK,
-        documents=["to_khai_lien_thong", "giay_chung_sinh"],
-    )
+    d = receive_birth(engine, "A")
     [s] = engine.open_steps(officer="tran.thi.mai")
     assert s.dossier == d.code
     engine.claim(d.code, s.id, "tran.thi.mai")

@@ -8,7 +8,7 @@ from pathlib import Path
 import attrs
 
 from lienthong import Engine, FixedClock
-from support import DESK, PROCESSES, officer_of, vn
+from support import DESK, PROCESSES, officer_of, receive_birth, vn
 
 DATA = {"birth_certificate_no": "KS-1", "residence_registration_no": "TT-1"}
 
@@ -16,13 +16,7 @@ DATA = {"birth_certificate_no": "KS-1", "residence_registration_no": "TT-1"}
 def _run(make: Callable[[], Engine], clock: FixedClock, restart: bool) -> tuple[list, list]:
     engine = make()
     engine.load_procedures(PROCESSES)
-    code = engine.receive(
-        "233448",
-        applicant={"name": "Lê Văn Nam"},
-        receiving_unit=DESK,
-        documents=["to_khai_lien_thong", "giay_chung_sinh"],
-        channel=2,
-    ).code
+    code = receive_birth(engine, "Lê Văn Nam", channel=2).code
     while not engine.dossier(code).is_closed:
         step = next(s for s in engine.steps(code) if s.is_open and s.kind == "user")
         clock.advance(hours=3)

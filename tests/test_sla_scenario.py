@@ -12,7 +12,7 @@ import pytest
 
 from lienthong import Engine, FixedClock, NotAllowed, SlaError, Status
 from lienthong.clock import VN_TZ
-from support import COMMUNE, DESK, LAND
+from support import COMMUNE, DESK, LAND, receive_birth
 
 
 def vn(*a: int) -> datetime:
@@ -116,12 +116,7 @@ def test_khai_sinh_received_just_before_tet(engine: Engine, clock: FixedClock) -
 
 def test_supplement_restarts_the_deadline(engine: Engine, clock: FixedClock) -> None:
     clock.set(vn(2025, 1, 24, 16, 30))
-    d = engine.receive(
-        "233448",
-        applicant={"name": "A"},
-        receiving_unit=DESK,
-        documents=["to_khai_lien_thong", "giay_chung_sinh"],
-    )
+    d = receive_birth(engine, "A")
     [reception] = engine.open_steps(unit=DESK)
     clock.set(vn(2025, 1, 24, 16, 45))
     engine.complete(d.code, reception.id, "tran.thi.mai")
@@ -146,12 +141,7 @@ def test_supplement_restarts_the_deadline(engine: Engine, clock: FixedClock) -> 
 
 
 def test_no_supplement_in_15_days_closes_the_dossier(engine: Engine, clock: FixedClock) -> None:
-    d = engine.receive(
-        "233448",
-        applicant={"name": "A"},
-        receiving_unit=DESK,
-        documents=["to_khai_lien_thong", "giay_chung_sinh"],
-    )
+    d = receive_birth(engine, "A")
     [reception] = engine.open_steps(unit=DESK)
     engine.complete(d.code, reception.id, "tran.thi.mai")
     engine.request_supplement(
@@ -163,12 +153,7 @@ def test_no_supplement_in_15_days_closes_the_dossier(engine: Engine, clock: Fixe
 
 
 def test_supplement_only_within_three_working_days(engine: Engine, clock: FixedClock) -> None:
-    d = engine.receive(
-        "233448",
-        applicant={"name": "A"},
-        receiving_unit=DESK,
-        documents=["to_khai_lien_thong", "giay_chung_sinh"],
-    )
+    d = receive_birth(engine, "A")
     [reception] = engine.open_steps(unit=DESK)
     engine.complete(d.code, reception.id, "tran.thi.mai")  # commune receives Mon 3/3 09:00
     clock.set(vn(2025, 3, 6, 9, 1))  # 3 working days and a minute later

@@ -9,7 +9,7 @@ import pytest
 
 from lienthong import Engine, Officer, Organisation, OrganisationError, Unit
 from lienthong.store import MIGRATIONS, Store
-from support import DESK
+from support import DESK, receive_birth
 
 
 def test_migrations_apply_once_in_order(tmp_path: Path) -> None:
@@ -74,12 +74,7 @@ def test_queues_and_the_tick_search_indexes_never_scan_steps(engine: Engine) -> 
     # an index (migration 002 made the open-step indexes skip NULL keys; the officer queue is
     # three indexed searches, since SQLite would scan for their OR). The statements checked are
     # the ones the engine runs, as SQLite saw them.
-    code = engine.receive(
-        "233448",
-        applicant={"name": "Vi Văn Tú"},
-        receiving_unit=DESK,
-        documents=["to_khai_lien_thong", "giay_chung_sinh"],
-    ).code
+    code = receive_birth(engine, "Vi Văn Tú").code
     officer = engine.org.members(DESK)[0].id
     seen: list[str] = []
     engine.db.conn.set_trace_callback(seen.append)

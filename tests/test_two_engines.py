@@ -10,16 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lienthong import Engine, FixedClock, Status
-from support import DESK, PROCESSES, officer_of
-
-
-def _receive(engine: Engine) -> str:
-    return engine.receive(
-        "233448",
-        applicant={"name": "Hà Thị Mai"},
-        receiving_unit=DESK,
-        documents=["to_khai_lien_thong", "giay_chung_sinh"],
-    ).code
+from support import PROCESSES, officer_of, receive_birth
 
 
 def test_records_follow_the_other_engines_commits(
@@ -29,7 +20,7 @@ def test_records_follow_the_other_engines_commits(
     a = make_engine(path)
     a.load_procedures(PROCESSES)
     b = make_engine(path)
-    code = _receive(a)
+    code = receive_birth(a, "Hà Thị Mai").code
     first = a.open_steps(dossier=code)[0]
     assert a.dossier(code).status == Status.ACCEPTED
     assert b.open_steps(dossier=code) == [first]  # b reads a's commit
