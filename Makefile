@@ -25,6 +25,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/handoffs.py
+	$(BIN)/python bench/handoff_parts.py
 	$(BIN)/python bench/calendar.py
 	$(BIN)/python bench/tick.py --open 1000000 --overdue 10000
 
