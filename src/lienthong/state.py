@@ -226,7 +226,6 @@ _ORJSON_OPTIONS = (
 
 def _load_flat(blob: bytes, spec: Any, subprocess_specs: Any, script_engine: Any) -> BpmnWorkflow:
     from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
-    from SpiffWorkflow.task import Task
     from SpiffWorkflow.util.task import TaskState
 
     doc = orjson.loads(blob[len(_FLAT) :])
