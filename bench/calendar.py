@@ -23,8 +23,8 @@ import time as _time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from lienthong.calendar import WorkingCalendar
-from lienthong.clock import VN_TZ
+from lienthong.legaltime.calendar import WorkingCalendar
+from lienthong.legaltime.clock import VN_TZ
 from lienthong.testing import reference_add_minutes
 
 SIZES = (1, 20, 200)

@@ -28,9 +28,9 @@ from SpiffWorkflow.util.task import TaskState  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 
 from lienthong import Engine, FixedClock, Organisation, hookimpl, load_procedure  # noqa: E402
-from lienthong.clock import VN_TZ  # noqa: E402
+from lienthong.bpmn.state import default_serializer  # noqa: E402
 from lienthong.demo import DEMO_ORG  # noqa: E402
-from lienthong.state import default_serializer  # noqa: E402
+from lienthong.legaltime.clock import VN_TZ  # noqa: E402
 
 BPMN = ROOT / "processes" / "khai-sinh-thuong-tru-bhyt.bpmn"
 DATA = {"birth_certificate_no": "KS-1", "residence_registration_no": "TT-1"}

@@ -37,8 +37,8 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__)
 ROOT = Path(__file__).resolve().parents[1]
 
 from lienthong import Engine, FixedClock, Organisation, hookimpl  # noqa: E402
-from lienthong.clock import VN_TZ  # noqa: E402
 from lienthong.demo import DEMO_ORG  # noqa: E402
+from lienthong.legaltime.clock import VN_TZ  # noqa: E402
 
 BPMN = ROOT / "processes" / "khai-sinh-thuong-tru-bhyt.bpmn"
 DESK = "000.00.01.H29"

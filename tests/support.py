@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from lienthong import Dossier, Engine, FixedClock, Organisation, hookimpl
-from lienthong.clock import VN_TZ
 from lienthong.demo import DEMO_ORG
+from lienthong.legaltime.clock import VN_TZ
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = ROOT / "processes"

@@ -11,8 +11,9 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lienthong import Engine, FixedClock, audit
+from lienthong import Engine, FixedClock
 from lienthong.cli import main
+from lienthong.store import audit
 from support import receive_birth, run_to_end
 
 

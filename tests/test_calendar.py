@@ -9,7 +9,8 @@ from pathlib import Path
 import holidays
 import pytest
 
-from lienthong.calendar import (
+from lienthong.errors import CalendarError
+from lienthong.legaltime.calendar import (
     MAX_YEAR,
     MIN_YEAR,
     Overlay,
@@ -17,8 +18,7 @@ from lienthong.calendar import (
     WorkingCalendar,
     default_overlay,
 )
-from lienthong.clock import VN_TZ, Clock, FixedClock, SystemClock
-from lienthong.errors import CalendarError
+from lienthong.legaltime.clock import VN_TZ, Clock, FixedClock, SystemClock
 
 
 def vn(*args: int) -> datetime:

@@ -8,7 +8,7 @@ import click
 import pytest
 from click.testing import CliRunner, Result
 
-from lienthong.cli_calendar import calendar
+from lienthong.cli.calendar import calendar
 
 
 @pytest.fixture(scope="module")

@@ -20,8 +20,8 @@ import holidays
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lienthong.calendar import Overlay, WorkingCalendar, default_overlay
-from lienthong.clock import VN_TZ
+from lienthong.legaltime.calendar import Overlay, WorkingCalendar, default_overlay
+from lienthong.legaltime.clock import VN_TZ
 from lienthong.testing import (
     calendars,
     instants,

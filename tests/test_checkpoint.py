@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from lienthong import Engine, FixedClock, LienthongError, Organisation
-from lienthong.checkpoint import Checkpointer
 from lienthong.store import Store
+from lienthong.store.checkpoint import Checkpointer
 from support import PROCESSES, FakeAgencies, receive_birth, run_to_end
 
 WAIT = 30  # seconds; a bound on waiting for the thread, never a pause

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from lienthong.cli_plugins import plugins
+from lienthong.cli.plugins import plugins
 
 PLUGIN = '''
 from lienthong import hookimpl

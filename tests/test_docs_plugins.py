@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from lienthong import hookspecs
+from lienthong.plugins import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "plugins.md"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from lienthong.bpmn.scripts import RestrictedEnvironment, check_script, make_script_engine
 from lienthong.errors import ScriptError
-from lienthong.scripts import RestrictedEnvironment, check_script, make_script_engine
 
 
 @pytest.mark.parametrize(

@@ -3,7 +3,7 @@
 Each example builds a fresh in-memory Engine (hypothesis and function-scoped fixtures do not mix),
 receives one dossier of a sample procedure at a random instant of 2025–2026 (Tết, make-up
 Saturdays and the New Year swap included) and plays a random history on it with
-:mod:`lienthong.testing_dossiers`; the properties are assertions over the play's record.
+:mod:`lienthong.testing.dossiers`; the properties are assertions over the play's record.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from lienthong import (
     ResultClass,
     Status,
     WorkingCalendar,
-    sla,
 )
-from lienthong.clock import VN_TZ
 from lienthong.demo import DEMO_ORG
+from lienthong.legaltime import rules
+from lienthong.legaltime.clock import VN_TZ
 from lienthong.testing import instants
-from lienthong.testing_dossiers import (
+from lienthong.testing.dossiers import (
     LONG_GAP_MINUTES,
     Advance,
     Complete,
@@ -149,10 +149,10 @@ def test_after_a_supplement_the_appointment_is_the_full_deadline_from_its_receip
     for a in record.done(ReceiveSupplement):
         d = a.after.dossier
         assert d.status == Status.PROCESSING
-        assert d.appointment == sla.appointment(record.procedure, a.at, cal)
+        assert d.appointment == rules.appointment(record.procedure, a.at, cal)
         assert d.original_appointment == a.before.dossier.original_appointment
         for s in a.after.open_steps:  # every open step gets its whole share again, from now
-            due = sla.step_due(a.at, s.share_minutes, cal) if s.share_minutes else d.appointment
+            due = rules.step_due(a.at, s.share_minutes, cal) if s.share_minutes else d.appointment
             assert s.due_at == due
             assert s.next_escalation_at == due and s.escalation_level == 0
 
@@ -376,12 +376,12 @@ def test_classification_early_on_time_late(
     from zoneinfo import ZoneInfo
 
     finished = finished.replace(second=seconds).astimezone(ZoneInfo(zone))
-    got = sla.classify(finished, due)
+    got = rules.classify(finished, due)
     early = finished.astimezone(VN_TZ).date() < due.astimezone(VN_TZ).date()
     assert (got == ResultClass.EARLY) == early
     assert (got == ResultClass.LATE) == (finished > due)
     assert (got == ResultClass.ON_TIME) == (not early and finished <= due)
-    assert sla.classify(finished, None) is None
+    assert rules.classify(finished, None) is None
 
 
 # -- regressions: bugs these properties found, fixed in timers.py ----------------------------

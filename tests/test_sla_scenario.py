@@ -11,7 +11,7 @@ from datetime import datetime
 import pytest
 
 from lienthong import Engine, FixedClock, NotAllowed, SlaError, Status
-from lienthong.clock import VN_TZ
+from lienthong.legaltime.clock import VN_TZ
 from support import COMMUNE, DESK, LAND, receive_birth
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from lienthong import Engine, FixedClock, load_procedure
-from lienthong.scripts import make_script_engine
-from lienthong.state import default_serializer, dump_state, load_state
+from lienthong.bpmn.scripts import make_script_engine
+from lienthong.bpmn.state import default_serializer, dump_state, load_state
 from support import DESK, KHAI_SINH, LAND
 
 
@@ -25,7 +25,7 @@ def test_round_trip_at_every_wait_state(engine: Engine, clock: FixedClock) -> No
     proc = engine.procedure("233448")
     seen = 0
     while not engine.dossier(code).is_closed:
-        wf = engine._workflow(engine.db, engine.dossier(code))
+        wf = engine._ctx.workflows.load(engine.db, engine.dossier(code))
         blob = dump_state(wf)
         again = load_state(blob, proc.spec, proc.subprocess_specs, make_script_engine())
         assert _picture(again) == _picture(wf)
@@ -52,14 +52,14 @@ def test_state_is_a_fraction_of_spiffworkflows_own_serialization() -> None:
 
 def test_the_spiffworkflow_layout_round_trips_too(engine: Engine, clock: FixedClock) -> None:
     """LT1, for workflows the flat layout does not cover (pending BPMN events, subprocesses)."""
-    from lienthong.state import _dump_spiff
+    from lienthong.bpmn.state import _dump_spiff
 
     code = engine.receive("233448", applicant={"name": "A"}, receiving_unit=DESK,
                           documents=["to_khai_lien_thong", "giay_chung_sinh"]).code
     step = engine.open_steps(dossier=code)[0]
     engine.complete(code, step.id, "tran.thi.mai")
     proc = engine.procedure("233448")
-    wf = engine._workflow(engine.db, engine.dossier(code))
+    wf = engine._ctx.workflows.load(engine.db, engine.dossier(code))
     blob = _dump_spiff(wf)
     assert blob.startswith(b"LT1")
     again = load_state(blob, proc.spec, proc.subprocess_specs, make_script_engine())

@@ -9,8 +9,8 @@ from datetime import datetime
 from hypothesis import HealthCheck, given, settings
 
 from lienthong import Engine, FixedClock, Organisation, hookimpl
-from lienthong.clock import VN_TZ
 from lienthong.demo import DEMO_ORG
+from lienthong.legaltime.clock import VN_TZ
 from lienthong.testing import History, dossier_histories, instants, play
 from support import PROCESSES, FakeAgencies
 

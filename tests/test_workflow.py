@@ -19,7 +19,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.parser import BpmnParser
 from SpiffWorkflow.util.task import TaskState
 
-from lienthong.workflow import Workflow
+from lienthong.bpmn.workflow import Workflow
 
 PROCESSES = Path(__file__).resolve().parents[1] / "processes"
 
@@ -241,8 +241,8 @@ def test_state_changes_log_the_same_records_when_logging_is_on() -> None:
 
 
 def test_every_task_of_a_workflow_is_lienthongs_however_it_was_made() -> None:
-    from lienthong.state import _dump_spiff, dump_state, load_state
-    from lienthong.workflow import Task
+    from lienthong.bpmn.state import _dump_spiff, dump_state, load_state
+    from lienthong.bpmn.workflow import Task
 
     spec, subs = _spec(STRESS, "stress")
     wf = Workflow(spec, subs)

@@ -1,16 +1,26 @@
 """lienthong: Vietnam's one-stop and inter-agency one-stop procedures (một cửa, một cửa liên thông),
 run from BPMN files on working time, with a tamper-evident process control sheet.
 
-The public API is what ``__all__`` lists; everything else may change without notice.
+The public API is what ``__all__`` lists; everything else may change without notice. The package
+has one room per concern, each using only the rooms below it (a test walks the imports):
+
+    cli, demo, testing   the command line, the simulated province, the users' test kit
+    engine               Engine, a facade over command groups
+    reports              the control sheet (and the statistics and forms to come), from the store
+    plugins              hook specs, the plugin manager, lienthong's own defaults
+    bpmn  store          BPMN files -> specs, workflows, scripts; the seam to the database
+    legaltime            calendar, deadline rules, clock, durations
+    org  status  errors  the organisation, the national portal's codes, the errors
+
+The modules at the top level besides these (``calendar.py``, ``hookspecs.py``, …) are aliases of
+the old import paths, kept until 0.3 (:mod:`lienthong._moved`).
 """
 
 from __future__ import annotations
 
-from .audit import ControlSheet, VerifyResult
-from .calendar import Overlay, WorkingCalendar
-from .clock import VN_TZ, Clock, FixedClock, SystemClock
-from .engine import Engine
-from .errors import (
+from lienthong.bpmn.procedures import Lane, Procedure, StepSpec, load_procedure
+from lienthong.engine import Engine, TickReport
+from lienthong.errors import (
     AuditError,
     CalendarError,
     DossierClosed,
@@ -27,12 +37,15 @@ from .errors import (
     StepNotFound,
     UnknownProcedure,
 )
-from .hookspecs import hookimpl
-from .org import Officer, Organisation, Unit
-from .procedures import Lane, Procedure, StepSpec, load_procedure
-from .records import Dossier, Step
-from .status import Channel, ResultClass, Status
-from .timers import TickReport
+from lienthong.legaltime.calendar import WorkingCalendar
+from lienthong.legaltime.clock import VN_TZ, Clock, FixedClock, SystemClock
+from lienthong.legaltime.overlays import Overlay
+from lienthong.org import Officer, Organisation, Unit
+from lienthong.plugins.hookspecs import hookimpl
+from lienthong.reports.sheet import ControlSheet
+from lienthong.status import Channel, ResultClass, Status
+from lienthong.store.audit import VerifyResult
+from lienthong.store.records import Dossier, Step
 
 __all__ = [
     "VN_TZ",

@@ -1,26 +1,6 @@
-"""lienthong's own defaults, implemented as a plugin on the public hooks."""
+"""Moved to :mod:`lienthong.plugins.defaults`; this alias goes in 0.3."""
 
-from __future__ import annotations
+from lienthong._moved import alias
+from lienthong.plugins.defaults import *  # noqa: F403
 
-from collections.abc import Mapping
-from typing import Any
-
-from .hookspecs import hookimpl
-from .procedures import Procedure
-
-
-@hookimpl
-def check_documents(procedure: Procedure, documents: tuple[Mapping[str, Any], ...]) -> list[str]:
-    """Every document on the procedure's published list (thành phần hồ sơ) must be there."""
-    given = {str(d.get("code")) for d in documents}
-    return [
-        f"required document {code!r} is missing"
-        for code in procedure.required_documents
-        if code not in given
-    ]
-
-
-@hookimpl(trylast=True)
-def compute_fees(procedure: Procedure) -> int | None:
-    """The fee published with the procedure (``lienthong:fee``)."""
-    return procedure.fee
+alias(__name__)

@@ -17,11 +17,11 @@ from typing import Any
 
 import attrs
 
-from .clock import VN_TZ, FixedClock
-from .engine import Engine
-from .errors import LienthongError, SlaError
-from .org import Organisation
-from .status import Channel, ResultClass, Status
+from lienthong.engine import Engine
+from lienthong.errors import LienthongError, SlaError
+from lienthong.legaltime.clock import VN_TZ, FixedClock
+from lienthong.org import Organisation
+from lienthong.status import Channel, ResultClass, Status
 
 DATA = Path(__file__).parent / "data"
 DEMO_ORG = DATA / "demo-org.toml"

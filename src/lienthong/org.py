@@ -13,7 +13,7 @@ from pathlib import Path
 
 import attrs
 
-from .errors import OrganisationError
+from lienthong.errors import OrganisationError
 
 
 @attrs.frozen

@@ -1,84 +1,38 @@
-"""Legal-time rules as pure functions: appointments, step due instants, warnings, classification.
+"""Moved to :mod:`lienthong.legaltime.rules`; this re-export goes in 0.3.
 
-Nothing here reads a clock or a database: every function takes the instants and the
-:class:`~lienthong.calendar.WorkingCalendar` it needs, so each rule can be tested for all inputs.
-Sources: Decree 118/2025 Arts 17–19, DESIGN.md "Legal time: the defaults".
+:func:`kpi_classify` keeps its old signature here (it took the dossier record; the rule now takes
+plain values).
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import Any
 
-from .clock import VN_TZ
-from .durations import MINUTES_PER_DAY
-from .status import ResultClass
+from lienthong._moved import warn
+from lienthong.legaltime import rules
+from lienthong.legaltime.calendar import WorkingCalendar
+from lienthong.legaltime.rules import (  # noqa: F401
+    ONLINE_RECEPTION_MINUTES,
+    SUPPLEMENT_CLOSE_DAYS,
+    SUPPLEMENT_WINDOW_MINUTES,
+    Deadline,
+    appointment,
+    classify,
+    step_due,
+    warn_at,
+    warning_lead,
+)
 
-if TYPE_CHECKING:
-    from .calendar import WorkingCalendar
-    from .procedures import Procedure
-    from .records import Dossier
-
-#: An online dossier must be accepted or returned within 8 working hours (Art 17(2)).
-ONLINE_RECEPTION_MINUTES = 8 * 60
-#: A supplement may be requested within 3 working days of the agency receiving the dossier.
-SUPPLEMENT_WINDOW_MINUTES = 3 * MINUTES_PER_DAY
-#: With no supplement this many (calendar) days after the request, the desk closes the dossier.
-SUPPLEMENT_CLOSE_DAYS = 15
-
-
-def appointment(procedure: Procedure, received: datetime, calendar: WorkingCalendar) -> datetime:
-    """The due instant printed on the receipt (Mẫu 01), counted from the complete, valid receipt.
-
-    Same-day procedures use the 15:00 cut-off; the others add the legal deadline in working time
-    (a receipt outside working time counts from the next working instant).
-    """
-    if procedure.same_day:
-        return calendar.same_day_due(received)
-    return calendar.add_minutes(received, procedure.deadline_minutes)
+warn(__name__)
 
 
-def step_due(opened: datetime, share_minutes: int, calendar: WorkingCalendar) -> datetime:
-    """A step's due instant: its share counted from when it became ready."""
-    return calendar.add_minutes(opened, share_minutes)
-
-
-def warning_lead(share_minutes: int) -> int:
-    """How long before its due instant a step warns: one working day, or half the share when the
-    share is under two working days."""
-    if share_minutes < 2 * MINUTES_PER_DAY:
-        return share_minutes // 2
-    return MINUTES_PER_DAY
-
-
-def warn_at(opened: datetime, share_minutes: int, calendar: WorkingCalendar) -> datetime | None:
-    """The instant a step's warning fires (``None`` for a step with no share)."""
-    if share_minutes <= 0:
-        return None
-    return calendar.add_minutes(opened, share_minutes - warning_lead(share_minutes))
-
-
-def classify(finished: datetime, due: datetime | None) -> str | None:
-    """Early (before the due day), on time (on the due day, not after the due instant), or late."""
-    if due is None:
-        return None
-    if finished > due:
-        return ResultClass.LATE
-    if finished.astimezone(VN_TZ).date() < due.astimezone(VN_TZ).date():
-        return ResultClass.EARLY
-    return ResultClass.ON_TIME
-
-
-def kpi_classify(dossier: Dossier, resolved: datetime, calendar: WorkingCalendar) -> str | None:
-    """The national indicators' clock (QĐ 766): the waiting time (supplements, obligations) is
-    subtracted from the end, the result is compared with the first appointment, and a dossier with
-    more than one supplement request counts as late whatever its times."""
-    if dossier.supplements > 1:
-        return ResultClass.LATE
-    due = dossier.original_appointment
-    if due is None:
-        return None
-    end = resolved
-    if dossier.kpi_waiting_minutes:
-        end = calendar.subtract(resolved, minutes=dossier.kpi_waiting_minutes)
-    return classify(end, due)
+def kpi_classify(dossier: Any, resolved: datetime, calendar: WorkingCalendar) -> str | None:
+    """:func:`lienthong.legaltime.rules.kpi_classify` of a dossier record."""
+    return rules.kpi_classify(
+        resolved,
+        calendar,
+        original_appointment=dossier.original_appointment,
+        waiting_minutes=dossier.kpi_waiting_minutes,
+        supplements=dossier.supplements,
+    )

@@ -1,9 +1,10 @@
 """The plugin manager: one per Engine, built by :func:`make_plugin_manager`.
 
-Load order: lienthong's own defaults (:mod:`lienthong.default_plugins`, on the same public hooks as
-everyone else), then third-party plugins from the ``lienthong`` entry-point group, then the plugin
-objects the caller passes. pluggy calls later-registered plugins first, so a caller's plugin can
-override a default answer of a deciding hook.
+Load order: lienthong's own defaults (:mod:`lienthong.plugins.defaults`, registered as
+``lienthong.default_plugins``, on the same public hooks as everyone else), then third-party plugins
+from the ``lienthong`` entry-point group, then the plugin objects the caller passes. pluggy calls
+later-registered plugins first, so a caller's plugin can override a default answer of a deciding
+hook.
 
 Environment:
 
@@ -22,8 +23,8 @@ from typing import Any
 
 import pluggy
 
-from . import default_plugins, hookspecs
-from .errors import LienthongError, PluginError
+from lienthong.errors import LienthongError, PluginError
+from lienthong.plugins import defaults, hookspecs
 
 GROUP = "lienthong"
 
@@ -61,7 +62,8 @@ def make_plugin_manager(
     """A fresh plugin manager with the hook specs, the defaults, entry points and ``plugins``."""
     pm = PluginManager(GROUP)
     pm.add_hookspecs(hookspecs)
-    pm.register(default_plugins, name="lienthong.default_plugins")
+    # The defaults keep the name they were first registered under: deployments refer to it.
+    pm.register(defaults, name="lienthong.default_plugins")
     if entry_points:
         allowed = os.environ.get("LIENTHONG_PLUGINS")
         names = None if allowed is None else {n.strip() for n in allowed.split(",") if n.strip()}

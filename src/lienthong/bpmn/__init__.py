@@ -1,0 +1,10 @@
+"""BPMN files -> immutable procedure specs (:mod:`~lienthong.bpmn.procedures`), the workflow
+class dossiers run in (:mod:`~lienthong.bpmn.workflow`), its state codec
+(:mod:`~lienthong.bpmn.state`) and the restricted script engine (:mod:`~lienthong.bpmn.scripts`).
+
+Nothing here knows the store: a workflow's state is bytes that the engine hands to it.
+"""
+
+from lienthong.bpmn.procedures import Lane, Procedure, StepSpec, load_procedure
+
+__all__ = ["Lane", "Procedure", "StepSpec", "load_procedure"]

@@ -1,0 +1,32 @@
+"""``lienthong demo``: the simulated province."""
+
+from __future__ import annotations
+
+import click
+
+from lienthong.cli.options import db_option
+from lienthong.errors import LienthongError
+
+
+@click.command()
+@db_option
+@click.option("--dossiers", default=150, show_default=True, help="How many dossiers arrive.")
+@click.option("--weeks", default=5, show_default=True, help="Simulated weeks.")
+@click.option("--seed", default=7, show_default=True, help="Random seed: same seed, same report.")
+def demo(db: str, dossiers: int, weeks: int, seed: int) -> None:
+    """Simulate a province's desks for some weeks and print the dashboard.
+
+    The database file is created afresh in the working directory; nothing to configure.
+    """
+    from lienthong.demo import run_demo
+
+    try:
+        result = run_demo(db, dossiers=dossiers, weeks=weeks, seed=seed, out=click.echo)
+    except LienthongError as e:
+        raise click.ClickException(str(e)) from None
+    result.engine.close()  # stops the checkpoint thread; SQLite checkpoints the rest
+    click.echo("")
+    click.echo(
+        f"Stored in {result.db_path}. Try: lienthong dossier show {result.sample} "
+        f"--db {result.db_path}   and   lienthong audit verify --db {result.db_path}"
+    )

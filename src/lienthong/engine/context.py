@@ -1,0 +1,165 @@
+"""What every command group of the engine shares: the organisation, the clock and calendar,
+the hooks, the store and the records read from it, the procedures and the workflow cache.
+
+A command group (:mod:`~lienthong.engine.steps`, :mod:`~lienthong.engine.services`,
+:mod:`~lienthong.engine.legal`, :mod:`~lienthong.engine.tick`) takes a :class:`Context` and the
+groups it builds on; :class:`~lienthong.engine.facade.Engine` puts them together. Every command
+runs in :meth:`Context.command`: one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import Any
+
+import sqlite_utils
+
+from lienthong.bpmn.procedures import Procedure
+from lienthong.engine.procedures import Procedures
+from lienthong.engine.workflows import Workflows
+from lienthong.errors import DossierClosed, InvalidData, StepClosed, StepNotFound
+from lienthong.legaltime.calendar import WorkingCalendar
+from lienthong.legaltime.clock import VN_TZ, Clock
+from lienthong.org import Organisation
+from lienthong.plugins.manager import HookCaller
+from lienthong.store import audit
+from lienthong.store.records import Dossier, Step
+from lienthong.store.sqlite import Store
+from lienthong.store.tables import Records
+
+#: Who the audit and the control sheet name as the other side of a handoff with the applicant.
+APPLICANT = "Người nộp hồ sơ"
+
+_last_iso: tuple[datetime | None, str | None] = (None, None)
+
+
+def iso(t: datetime | None) -> str | None:
+    """An instant as the store keeps it: ISO 8601 in Asia/Ho_Chi_Minh."""
+    global _last_iso
+    if t is None:
+        return None
+    # A command writes its "now" several times: format it once. Datetimes are immutable, and
+    # the pair is replaced in one assignment, so threads cannot mix two pairs up.
+    last = _last_iso
+    if last[0] is t:
+        return last[1]
+    text = (t if t.tzinfo is VN_TZ else t.astimezone(VN_TZ)).isoformat()
+    _last_iso = (t, text)
+    return text
+
+
+def plain_json(value: Any, where: str) -> str:
+    """``value`` as the JSON text the store keeps; :class:`InvalidData` naming ``where`` if it
+    is not plain data."""
+    try:
+        # JSON has no NaN or infinity; the workflow state could not keep them either.
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise InvalidData(f"{where}: not plain data (JSON): {e}") from None
+
+
+class Context:
+    """The parts of one engine that its command groups share, and the reads they all make."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        org: Organisation,
+        clock: Clock,
+        calendar: WorkingCalendar,
+        hooks: HookCaller,
+        procedures: Procedures,
+        workflows: Workflows,
+        supplement_window: int,
+        supplements_per_unit: int,
+    ) -> None:
+        self.store = store
+        self.db: sqlite_utils.Database = store.db
+        self.org = org
+        self.clock = clock
+        self.calendar = calendar
+        self.hooks = hooks
+        self.procedures = procedures
+        self.workflows = workflows
+        self.records = Records()
+        self.supplement_window = supplement_window
+        self.supplements_per_unit = supplements_per_unit
+        # Service steps opened by the running command, in order: only a command that opens one
+        # has one to run (a step that failed waits for retry()).
+        self.pending_services: list[int] = []
+
+    @contextmanager
+    def command(self, dossier: str | None = None) -> Iterator[sqlite_utils.Database]:
+        """One command's transaction; on an error, the dossier's cached workflow is dropped
+        (it may have advanced in memory past what the store keeps)."""
+        if not self.db.conn.in_transaction:  # a command, not a part of one (tick's actions)
+            self.pending_services = []
+        try:
+            with self.store.transaction() as db:
+                yield db
+        except BaseException:
+            if dossier is not None:
+                self.workflows.forget(dossier)
+            raise
+
+    def procedure(self, version: str) -> Procedure:
+        """A procedure by code (its current version) or by version."""
+        return self.procedures.get(version)
+
+    # -- records -----------------------------------------------------------------------------
+    def dossier(self, db: sqlite_utils.Database, code: str) -> Dossier:
+        return self.records.dossier(db, code)
+
+    def open_dossier(self, db: sqlite_utils.Database, code: str) -> Dossier:
+        """The dossier, if it is still open; :class:`DossierClosed` otherwise."""
+        d = self.records.dossier(db, code)
+        if d.is_closed:
+            raise DossierClosed(f"dossier {code} is closed ({d.status.label})")
+        return d
+
+    def step(self, db: sqlite_utils.Database, step_id: int) -> Step:
+        """A step the command knows exists."""
+        step = self.records.step(db, step_id)
+        assert step is not None, step_id
+        return step
+
+    def step_of(
+        self, db: sqlite_utils.Database, dossier: str, step_id: int, check_dossier: bool = True
+    ) -> Step:
+        """The dossier's step with that id; :class:`StepNotFound` if it has none."""
+        if check_dossier:
+            self.records.dossier(db, dossier)
+        step = self.records.step_of(db, dossier, step_id)
+        if step is None:
+            raise StepNotFound(f"dossier {dossier} has no step {step_id!r}")
+        return step
+
+    def open_step(self, db: sqlite_utils.Database, d: Dossier, step_id: int) -> Step:
+        """The dossier's step with that id, if it is still open; :class:`StepClosed` otherwise."""
+        step = self.step_of(db, d.code, step_id, check_dossier=False)
+        if not step.is_open:
+            raise StepClosed(
+                f"step {step_id} ({step.name}) of {d.code} was already {step.status} "
+                f"at {step.closed_at.isoformat() if step.closed_at else '?'}"
+            )
+        return step
+
+    def open_steps_of(self, db: sqlite_utils.Database, dossier: str) -> list[Step]:
+        return self.records.open_steps_of(db, dossier)
+
+    # -- writes every group makes ------------------------------------------------------------
+    def audit(self, db: sqlite_utils.Database, **fields: Any) -> dict[str, Any]:
+        """Append an audit row and tell the ``audit_event`` hook."""
+        row = audit.append(db, **fields)
+        self.hooks.call("audit_event", row=row, db=db, _dossier=fields.get("dossier"))
+        return row
+
+    def apology_at(self, appointment: datetime | None) -> datetime | None:
+        """One working day before the appointment: the latest moment for the apology."""
+        if appointment is None:
+            return None
+        return self.calendar.subtract(appointment, days=1)

@@ -1,0 +1,350 @@
+"""The Engine: receive a dossier and carry it through its procedure's BPMN process, durably.
+
+Every public method that changes something is one *command*: it loads what it needs, lets
+SpiffWorkflow advance, and stores the workflow state, the step rows, the dossier row and the audit
+rows in one transaction. An error leaves the store as it was. A new Engine on the same file
+continues every dossier where it stopped.
+
+:class:`Engine` is a facade, as Camunda's ``ProcessEngine`` is: the work is done by command groups
+a reader finds by name — :mod:`~lienthong.engine.steps` (reception and steps),
+:mod:`~lienthong.engine.services` (service steps), :mod:`~lienthong.engine.legal` (supplements,
+obligations, the apology), :mod:`~lienthong.engine.tick` (the SLA timers) — over a shared
+:class:`~lienthong.engine.context.Context`.
+
+Service tasks are the exception that proves the rule: a service step runs its plugin operation
+under a savepoint of its own, so that an outside system being down never undoes an officer's work.
+A failed service step stays open, its failure is in the audit, and :meth:`Engine.retry` runs it
+again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from lienthong.bpmn.procedures import Procedure
+from lienthong.bpmn.scripts import make_script_engine
+from lienthong.engine.context import Context, iso
+from lienthong.engine.legal import LegalTimeCommands
+from lienthong.engine.procedures import Procedures
+from lienthong.engine.progress import Progress
+from lienthong.engine.services import ServiceSteps
+from lienthong.engine.steps import StepCommands
+from lienthong.engine.tick import TickCommands, TickReport
+from lienthong.engine.workflows import Workflows
+from lienthong.errors import InvalidData
+from lienthong.legaltime import rules
+from lienthong.legaltime.calendar import Overlay, WorkingCalendar
+from lienthong.legaltime.clock import Clock, SystemClock
+from lienthong.org import Officer, Organisation, Unit
+from lienthong.plugins.manager import HookCaller, make_plugin_manager
+from lienthong.reports.sheet import ControlSheet, control_sheet
+from lienthong.status import Channel, Status
+from lienthong.store import audit
+from lienthong.store.records import Dossier, Step
+from lienthong.store.sqlite import Store
+
+
+class Engine:
+    """Runs dossiers of loaded procedures for one organisation, on one store.
+
+    :param db: a path to the SQLite file, ``":memory:"``, or a :class:`~lienthong.store.Store`.
+    :param org: the :class:`~lienthong.org.Organisation`, or a path to its TOML file.
+    :param clock: where "now" comes from; :class:`~lienthong.legaltime.clock.SystemClock` by
+        default.
+    :param calendar: the working calendar; the default Vietnamese calendar plus plugin overlays.
+    :param plugins: plugin objects or modules to register besides the defaults and entry points.
+    :param entry_points: load third-party plugins from the ``lienthong`` entry-point group.
+    :param scripts: ``"restricted"`` (default) or ``"python"``: full Python for BPMN scripts is an
+        explicit choice of the deployment.
+    :param durability: SQLite ``synchronous`` setting, ``"normal"`` (default, WAL) or ``"full"``.
+    :param checkpoints: ``"background"`` (default) or ``"inline"``: who copies the WAL into the
+        database file (see :class:`~lienthong.store.Store`).
+    :param supplement_window: working minutes after a unit receives a dossier during which it may
+        ask for a supplement (3 working days); a procedure's ``lienthong:supplement-window``
+        overrides it for that procedure's sector.
+    :param supplements_per_unit: supplement requests allowed per unit per dossier (1).
+    """
+
+    def __init__(
+        self,
+        db: str | Path | Store = ":memory:",
+        *,
+        org: Organisation | str | Path,
+        clock: Clock | None = None,
+        calendar: WorkingCalendar | None = None,
+        plugins: Iterable[object] = (),
+        entry_points: bool = True,
+        scripts: str = "restricted",
+        durability: str = "normal",
+        checkpoints: str = "background",
+        supplement_window: int = rules.SUPPLEMENT_WINDOW_MINUTES,
+        supplements_per_unit: int = 1,
+    ) -> None:
+        self.supplement_window = supplement_window
+        self.supplements_per_unit = supplements_per_unit
+        self.clock: Clock = clock or SystemClock()
+        self.pm = make_plugin_manager(plugins, entry_points=entry_points)
+        self.hooks = HookCaller(self.pm)
+        base_org = org if isinstance(org, Organisation) else Organisation.from_file(org)
+        extra = [x for batch in self.hooks.call("organisation_units") for x in (batch or ())]
+        if extra:
+            base_org = Organisation.build(
+                [*base_org.units.values(), *(x for x in extra if isinstance(x, Unit))],
+                [*base_org.officers.values(), *(x for x in extra if isinstance(x, Officer))],
+            )
+        self.org = base_org
+        overlays = [o for batch in self.hooks.call("calendar_overlays") for o in (batch or ())]
+        self.calendar = calendar or WorkingCalendar.default()
+        if overlays:
+            self.calendar = self.calendar.with_overlays(*self.calendar_overlays(overlays))
+        self.scripts = scripts
+        self.script_engine = make_script_engine(scripts)
+        self.store = (
+            db
+            if isinstance(db, Store)
+            else Store(db, durability=durability, checkpoints=checkpoints)
+        )
+        self.db: sqlite_utils.Database = self.store.db
+        self._procedures = Procedures(
+            self.store,
+            self.hooks,
+            restricted_scripts=scripts == "restricted",
+            now=lambda: iso(self.clock.now()),
+        )
+        self._ctx = Context(
+            store=self.store,
+            org=self.org,
+            clock=self.clock,
+            calendar=self.calendar,
+            hooks=self.hooks,
+            procedures=self._procedures,
+            workflows=Workflows(self._procedures, self.script_engine),
+            supplement_window=supplement_window,
+            supplements_per_unit=supplements_per_unit,
+        )
+        progress = Progress(self._ctx)
+        services = ServiceSteps(self._ctx, progress)
+        self._steps = StepCommands(self._ctx, progress, services)
+        self._services = services
+        self._legal = LegalTimeCommands(self._ctx, progress)
+        self._tick = TickCommands(self._ctx, progress)
+        for folder in self.hooks.call("procedure_dirs"):
+            for d in folder or ():
+                self.load_procedures(d)
+
+    @staticmethod
+    def calendar_overlays(items: Iterable[Any]) -> list[Overlay]:
+        """Turn overlay paths into :class:`~lienthong.legaltime.overlays.Overlay` objects."""
+        return [o if isinstance(o, Overlay) else Overlay.load(o) for o in items]
+
+    # -- procedures ----------------------------------------------------------------------------
+    def load_procedure(self, source: str | Path | bytes, *, name: str | None = None) -> Procedure:
+        """Parse a BPMN file and make it the current version of its procedure.
+
+        The version (SHA-256 of the file) is stored once; loading the same file again changes
+        nothing. A service task naming an operation no loaded plugin performs is an error here,
+        not in the middle of a dossier.
+        """
+        return self._procedures.load(source, name=name)
+
+    def load_procedures(self, folder: str | Path) -> list[Procedure]:
+        """Load every ``*.bpmn`` file of a folder, in name order."""
+        return self._procedures.load_folder(folder)
+
+    def procedure(self, code_or_version: str) -> Procedure:
+        """The current version of a procedure by code, or an exact version by its hash."""
+        return self._procedures.get(code_or_version)
+
+    def procedures(self) -> list[Procedure]:
+        """The current version of every loaded procedure."""
+        return self._procedures.all_current()
+
+    # -- reception and steps -------------------------------------------------------------------
+    def receive(
+        self,
+        procedure: str,
+        *,
+        applicant: Mapping[str, Any],
+        receiving_unit: str,
+        documents: Sequence[Mapping[str, Any] | str] = (),
+        channel: Channel | int = Channel.DIRECT,
+        officer: str | None = None,
+        routing: Mapping[str, str] | None = None,
+        data: Mapping[str, Any] | None = None,
+    ) -> Dossier:
+        """Receive a dossier (tiếp nhận hồ sơ) and open its first steps.
+
+        :param procedure: the procedure code (mã TTHC).
+        :param applicant: at least ``name``; any plain data (address, phone, email, id number).
+        :param receiving_unit: the code of the unit that receives it; it prefixes the dossier code.
+        :param documents: submitted documents, each a code or a mapping with at least ``code``.
+        :param channel: 1 direct, 2 online, 3 postal (national portal numbering).
+        :param officer: the desk officer receiving it (direct and postal channels).
+        :param routing: lane role -> unit code, where the organisation alone cannot decide.
+        :param data: extra workflow data available to the BPMN's scripts and conditions.
+
+        A direct or postal dossier is received complete and valid now: the legal clock starts and
+        the appointment is set. An online one only arrives (status 1): the reception step must
+        accept it within 8 working hours, and the clock starts then.
+        """
+        return self._steps.receive(
+            procedure,
+            applicant=applicant,
+            receiving_unit=receiving_unit,
+            documents=documents,
+            channel=channel,
+            officer=officer,
+            routing=routing,
+            data=data,
+        )
+
+    def claim(self, dossier: str, step_id: int, officer: str) -> Step:
+        """Take an open step of one's unit (nhận xử lý); no other officer may complete it then."""
+        return self._steps.claim(dossier, step_id, officer)
+
+    def complete(
+        self, dossier: str, step_id: int, officer: str, data: Mapping[str, Any] | None = None
+    ) -> Dossier:
+        """Complete a step with its data; the dossier moves on as the BPMN says.
+
+        The reception step of an online dossier accepts it (the legal clock starts now) unless
+        ``data`` says ``{"accepted": False, "reason": ...}``, which refuses it (status 3).
+        """
+        return self._steps.complete(dossier, step_id, officer, data)
+
+    def return_result(
+        self, dossier: str, officer: str, data: Mapping[str, Any] | None = None
+    ) -> Dossier:
+        """Return the result to the applicant (trả kết quả): complete the open return step."""
+        return self._steps.return_result(dossier, officer, data)
+
+    def withdraw(
+        self, dossier: str, *, reason: str, officer: str | None = None, by_agency: bool = False
+    ) -> Dossier:
+        """The applicant withdraws the dossier (status 7), or the agency stops it (8, Mẫu 05).
+
+        Open steps are cancelled; the workflow is cancelled; the dossier is closed.
+        """
+        return self._steps.withdraw(dossier, reason=reason, officer=officer, by_agency=by_agency)
+
+    def retry(self, dossier: str, step_id: int) -> Dossier:
+        """Run a failed service step again. Raises :class:`PluginError` if it fails again (the
+        new failure is recorded); on success the dossier moves on."""
+        return self._services.retry(dossier, step_id)
+
+    # -- legal time ----------------------------------------------------------------------------
+    def request_supplement(
+        self, dossier: str, *, officer: str, missing: Sequence[str], reason: str
+    ) -> Dossier:
+        """Ask the applicant for missing documents (Mẫu 02; status 5).
+
+        Allowed within the supplement window (3 working days by default) of the officer's unit
+        receiving the dossier, once per unit per dossier. The legal deadline restarts in full
+        when the supplement arrives (:meth:`receive_supplement`); with no supplement within
+        15 days the dossier is closed by :meth:`tick`.
+        """
+        return self._legal.request_supplement(
+            dossier, officer=officer, missing=missing, reason=reason
+        )
+
+    def receive_supplement(
+        self, dossier: str, *, officer: str | None = None, documents: Sequence[str] = ()
+    ) -> Dossier:
+        """The complete supplement arrived: back to status 4, and the legal deadline restarts in
+        full from now; open steps get their whole share again from now."""
+        return self._legal.receive_supplement(dossier, officer=officer, documents=documents)
+
+    def start_obligation(self, dossier: str, *, officer: str, note: str = "") -> Dossier:
+        """The applicant must pay a financial obligation (nghĩa vụ tài chính): the clock pauses."""
+        return self._legal.start_obligation(dossier, officer=officer, note=note)
+
+    def end_obligation(self, dossier: str, *, officer: str | None = None) -> Dossier:
+        """The obligation is paid: every due instant shifts by the working time the pause lasted."""
+        return self._legal.end_obligation(dossier, officer=officer)
+
+    def apologise(
+        self, dossier: str, *, officer: str, reason: str, new_appointment: datetime
+    ) -> Dossier:
+        """The resolving unit's head apologises and sets a new appointment, once per dossier."""
+        return self._legal.apologise(
+            dossier, officer=officer, reason=reason, new_appointment=new_appointment
+        )
+
+    def tick(self, now: datetime | None = None) -> TickReport:
+        """Act on every warning, escalation, apology reminder and supplement expiry due by ``now``.
+
+        Idempotent; after a long gap each action fires once, in order of the instant it fell due
+        (a step's next escalation level joins the queue in its place), stamped with that
+        instant. Up to :data:`~lienthong.engine.tick.TICK_BATCH` actions share one commit. Each
+        action is atomic: an action that raises is undone alone, the ones before it are
+        committed, then the error propagates. Warnings and escalations that no plugin observes
+        (no ``step_warning``, ``step_overdue``, ``step_escalated`` or ``audit_event``
+        implementation) are applied set-wise, a run of them with a few statements.
+        """
+        return self._tick.tick(now)
+
+    # -- queries -------------------------------------------------------------------------------
+    def dossier(self, code: str) -> Dossier:
+        """The dossier with that code."""
+        return self._ctx.records.dossier(self.db, code)
+
+    def dossiers(self, *, status: Status | None = None) -> list[Dossier]:
+        """All dossiers, or those with one status, in code order."""
+        return self._ctx.records.dossiers(self.db, None if status is None else int(status))
+
+    def steps(self, dossier: str) -> list[Step]:
+        """Every step of a dossier, open and closed, in the order they opened."""
+        self.dossier(dossier)
+        return self._ctx.records.steps_of(self.db, dossier)
+
+    def step(self, dossier: str, step_id: int) -> Step:
+        """One step of a dossier."""
+        return self._ctx.step_of(self.db, dossier, step_id)
+
+    def open_steps(
+        self, *, unit: str | None = None, officer: str | None = None, dossier: str | None = None
+    ) -> list[Step]:
+        """Open steps of a unit, of a dossier, or those an officer may work: assigned to them, in
+        their unit's queue, or escalated to them. Ordered by due instant."""
+        if sum(x is not None for x in (unit, officer, dossier)) != 1:
+            raise InvalidData("open_steps: give exactly one of unit=, officer= or dossier=")
+        records = self._ctx.records
+        if dossier is not None:
+            found = records.open_steps_of(self.db, dossier)
+            if not found:
+                self.dossier(dossier)  # an unknown code is an error, a finished one is not
+            return found
+        if unit is not None:
+            self.org.unit(unit)
+            return records.unit_queue(self.db, unit)
+        o = self.org.officer(officer or "")
+        return records.officer_queue(self.db, o.id, o.unit)
+
+    def audit_rows(self, dossier: str) -> list[dict[str, Any]]:
+        """The dossier's audit rows, in order."""
+        self.dossier(dossier)
+        return audit.rows_for(self.db, dossier)
+
+    def verify_audit(self) -> audit.VerifyResult:
+        """Check the whole audit chain; the result names the first broken row."""
+        return audit.verify(self.db)
+
+    def control_sheet(self, dossier: str) -> ControlSheet:
+        """The process control sheet (phiếu kiểm soát, Mẫu 06) of a dossier."""
+        return control_sheet(self.db, self.org, self.procedure, dossier)
+
+    def close(self) -> None:
+        """Close the store."""
+        self._ctx.workflows.clear()
+        self.store.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,87 @@
+"""Each open dossier's SpiffWorkflow workflow: loaded from the store, advanced, saved back.
+
+The last few hundred workflows stay in memory with the revision they were saved at; a workflow
+whose stored revision moved on (another engine on the same file saved it) is read again.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from typing import Any
+
+import sqlite_utils
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+
+from lienthong.bpmn.procedures import Procedure
+from lienthong.bpmn.state import dump_state, load_state
+from lienthong.bpmn.workflow import Workflow
+from lienthong.engine.procedures import Procedures
+from lienthong.errors import ScriptError
+from lienthong.store import tables
+from lienthong.store.records import Dossier
+
+CACHE_SIZE = 256
+
+
+class Workflows:
+    """A cache of open dossiers' workflows, checked against the stored revision."""
+
+    def __init__(self, procedures: Procedures, script_engine: Any) -> None:
+        self.procedures = procedures
+        self.script_engine = script_engine
+        self._cache: OrderedDict[str, tuple[int, BpmnWorkflow]] = OrderedDict()
+
+    def load(self, db: sqlite_utils.Database, d: Dossier) -> BpmnWorkflow:
+        """The dossier's workflow as the store has it now."""
+        rev = tables.state_rev(db, d.code)
+        cached = self._cache.get(d.code)
+        if cached is not None and rev is not None and cached[0] == rev:
+            self._cache.move_to_end(d.code)
+            return cached[1]
+        blob = tables.load_state(db, d.code)
+        proc = self.procedures.get(d.procedure_version)
+        return load_state(blob, proc.spec, proc.subprocess_specs, self.script_engine)
+
+    def save(self, db: sqlite_utils.Database, code: str, wf: BpmnWorkflow) -> None:
+        """Store the workflow's state (a new revision) and keep it while it is open."""
+        rev = tables.save_state(db, code, dump_state(wf))
+        if wf.completed:
+            # No command runs a finished workflow again: the cache is for the open ones.
+            self._cache.pop(code, None)
+            return
+        self._cache[code] = (rev, wf)
+        self._cache.move_to_end(code)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+
+    def new(self, proc: Procedure) -> Workflow:
+        """A new workflow of the procedure, not yet started."""
+        return Workflow(proc.spec, proc.subprocess_specs, script_engine=self.script_engine)
+
+    def forget(self, code: str) -> None:
+        """Drop a workflow that advanced in memory past what the store keeps."""
+        self._cache.pop(code, None)
+
+    def clear(self) -> None:
+        self._cache.clear()
+
+
+def advance(wf: BpmnWorkflow, code: str, task: Any) -> None:
+    """Run a task (if given) and then the engine steps it made ready; a failure inside
+    SpiffWorkflow (a script, a condition) becomes a :class:`ScriptError` naming the element."""
+    try:
+        if task is not None and task.run() is None:
+            # A standard service task's spec has nothing to execute (lienthong's plugin
+            # already did the work), so SpiffWorkflow leaves it STARTED: finish it.
+            task.complete()
+        wf.do_engine_steps()
+    except SpiffWorkflowException as e:
+        name = getattr(getattr(e, "task_spec", None), "bpmn_id", None) or getattr(
+            getattr(getattr(e, "task", None), "task_spec", None), "bpmn_id", "?"
+        )
+        detail = str(e)
+        inner = getattr(e, "error", None) or e.__cause__
+        if inner is not None and str(inner) not in detail:
+            detail += f": {inner}"
+        raise ScriptError(f"dossier {code}: element {name!r}: {detail}") from None

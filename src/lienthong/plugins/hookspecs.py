@@ -1,0 +1,212 @@
+"""Hook specifications: the plugin author's manual.
+
+A plugin is a module or object with functions named after these hooks and decorated with
+``lienthong.hookimpl``. Hooks are called with keyword arguments only; an implementation may accept
+fewer arguments than the spec. Hooks marked *decides* stop at the first non-``None`` answer; the
+others *observe* and go to every plugin. A hook that raises rolls the whole command back and
+surfaces as a :class:`lienthong.errors.PluginError` naming the plugin, the hook and the dossier.
+
+``db`` arguments are the store's ``sqlite_utils.Database`` inside the command's transaction: write a
+plugin's own tables there and they commit or roll back with the command. Records (``dossier``,
+``step``, ``procedure``) are frozen attrs objects: read them, don't keep them.
+
+Every hook here has a section in ``docs/plugins.md``; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from lienthong.bpmn.procedures import Procedure
+    from lienthong.legaltime.calendar import Overlay
+    from lienthong.org import Officer, Unit
+    from lienthong.store.records import Dossier, Step
+
+hookspec = pluggy.HookspecMarker("lienthong")
+hookimpl = pluggy.HookimplMarker("lienthong")
+
+
+# ---------------------------------------------------------------------------------------------
+# Loading: called once, when an Engine starts
+# ---------------------------------------------------------------------------------------------
+@hookspec
+def procedure_dirs() -> Iterable[str | Path]:
+    """Folders of BPMN files to load as procedures when an Engine starts.
+
+    Returns: paths of folders; every ``*.bpmn`` file in them is loaded. Observes.
+    """
+
+
+@hookspec
+def organisation_units() -> Iterable[Unit | Officer]:
+    """Units and officers to add to the Engine's organisation when it starts.
+
+    Returns: ``lienthong.Unit`` and ``lienthong.Officer`` objects. Observes.
+    """
+
+
+@hookspec
+def calendar_overlays() -> Iterable[str | Path | Overlay]:
+    """Working-calendar overlays (extra days off, make-up working days, working hours).
+
+    Called when an Engine builds its calendar; overlays apply on top of lienthong's default in
+    plugin registration order. Returns: TOML file paths or ``lienthong.Overlay``
+    objects.
+    Observes.
+    """
+
+
+@hookspec
+def operations() -> Iterable[str]:
+    """Names of the BPMN service-task operations this plugin performs.
+
+    Called when a procedure is loaded: a service task whose ``lienthong:operation`` no plugin
+    lists makes the procedure fail to load. Observes.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# Reception: inside ``Engine.receive``, before anything is stored
+# ---------------------------------------------------------------------------------------------
+@hookspec
+def check_documents(
+    procedure: Procedure, documents: tuple[Mapping[str, Any], ...], applicant: Mapping[str, Any]
+) -> Iterable[str] | None:
+    """Check the submitted documents (thành phần hồ sơ) against the procedure's required list.
+
+    Returns: problems found, as sentences naming the document; any problem refuses the dossier with
+    an ``InvalidData`` error and nothing is stored. Observes (every plugin's problems count).
+    """
+
+
+@hookspec(firstresult=True)
+def compute_fees(
+    procedure: Procedure, documents: tuple[Mapping[str, Any], ...], applicant: Mapping[str, Any]
+) -> int | None:
+    """The fee (phí, lệ phí) in VND for this dossier. Decides; the default is the procedure's
+    ``lienthong:fee``."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Steps
+# ---------------------------------------------------------------------------------------------
+@hookspec(firstresult=True)
+def perform_operation(
+    operation: str, dossier: Dossier, step: Step, data: Mapping[str, Any], db: Any
+) -> Mapping[str, Any] | None:
+    """Perform a BPMN service task's named operation.
+
+    Called when a service task's step runs, in its own transaction. ``data`` is the workflow data
+    so far. Return a mapping merged into the workflow data and kept on the step (it becomes the
+    step's result), or ``None`` if this plugin does not perform ``operation``. Decides.
+    """
+
+
+@hookspec(firstresult=True)
+def choose_assignee(
+    dossier: Dossier, step: Step, unit: Unit, candidates: tuple[Officer, ...]
+) -> str | None:
+    """Choose the officer a new step is assigned to (the id of one of ``candidates``).
+
+    Called when a step opens. ``None`` leaves the step in the unit's queue, where any of its
+    officers may claim it. Decides.
+    """
+
+
+# ---------------------------------------------------------------------------------------------
+# SLA: fired by ``Engine.tick``, each in the transaction of the action it reports
+# ---------------------------------------------------------------------------------------------
+@hookspec
+def step_warning(dossier: Dossier, step: Step, at: datetime, db: Any) -> None:
+    """A step will soon fall due (its warning instant ``at`` has passed). Observes."""
+
+
+@hookspec
+def step_overdue(dossier: Dossier, step: Step, at: datetime, db: Any) -> None:
+    """A step passed its due instant ``at`` while still open. Observes."""
+
+
+@hookspec
+def step_escalated(
+    dossier: Dossier,
+    step: Step,
+    level: int,
+    unit: Unit,
+    head: Officer | None,
+    at: datetime,
+    db: Any,
+) -> None:
+    """A late step went up to ``head``, the head of ``unit`` (level 1 = the step's own unit, 2 its
+    parent, ...). Also called with the one-stop desk's head for a coordinating agency's late
+    step. Observes."""
+
+
+@hookspec
+def apology_required(
+    dossier: Dossier, unit: Unit, head: Officer | None, at: datetime, db: Any
+) -> None:
+    """The dossier is one working day from its appointment with work still open: ``unit``'s head
+    must issue the apology with a new appointment (Mẫu 04). Observes."""
+
+
+@hookspec
+def apology_issued(
+    dossier: Dossier,
+    reason: str,
+    new_appointment: datetime,
+    signed_by: str,
+    db: Any,
+    old_appointment: datetime | None,
+) -> None:
+    """The apology and new appointment were accepted (once per dossier). ``old_appointment`` is
+    the appointment it replaces; ``signed_by`` the signing officer's id. Observes."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Lifecycle: inside the command that caused it
+# ---------------------------------------------------------------------------------------------
+@hookspec
+def dossier_received(dossier: Dossier, db: Any) -> None:
+    """A dossier was received and its first steps opened. Observes."""
+
+
+@hookspec
+def handoff(
+    dossier: Dossier, from_step: Step | None, to_step: Step | None, at: datetime, db: Any
+) -> None:
+    """The dossier passed from one step (unit, officer) to the next (giao – nhận).
+
+    ``from_step`` is ``None`` at reception; ``to_step`` is ``None`` when the closed step waits
+    for a parallel branch. Observes.
+    """
+
+
+@hookspec
+def supplement_requested(dossier: Dossier, request: Mapping[str, Any], db: Any) -> None:
+    """The agency asked the applicant for missing documents (Mẫu 02; status 5). Observes."""
+
+
+@hookspec
+def supplement_received(dossier: Dossier, at: datetime, db: Any) -> None:
+    """The complete supplement arrived; the legal deadline restarts from ``at``. Observes."""
+
+
+@hookspec
+def result_returned(dossier: Dossier, db: Any) -> None:
+    """The result was returned to the applicant (status 10). Observes."""
+
+
+@hookspec
+def dossier_withdrawn(dossier: Dossier, reason: str, db: Any) -> None:
+    """The applicant withdrew the dossier, or the agency stopped it (status 7 or 8). Observes."""
+
+
+@hookspec
+def audit_event(row: Mapping[str, Any], db: Any) -> None:
+    """An audit row was appended (any event). Observes."""

@@ -1,0 +1,203 @@
+"""The process control sheet (phiếu kiểm soát quá trình giải quyết hồ sơ, Mẫu 06) of a dossier,
+built from its audit rows in the store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import attrs
+import sqlite_utils
+
+from lienthong.legaltime.clock import VN_TZ
+from lienthong.status import ResultClass
+from lienthong.store import audit
+from lienthong.store.records import parse_instant
+from lienthong.store.tables import Records
+
+if TYPE_CHECKING:
+    from lienthong.bpmn.procedures import Procedure
+    from lienthong.org import Organisation
+
+SHEET_EVENTS = (
+    "received",
+    "handoff",
+    "returned",
+    "supplement_requested",
+    "supplement_received",
+    "obligation_started",
+    "obligation_ended",
+    "withdrawn",
+    "apology",
+)
+
+
+@attrs.frozen
+class SheetRow:
+    """One handoff: who gave, who received, when, and how the giving step ended."""
+
+    giver: str
+    receiver: str
+    at: datetime
+    giver_officer: str
+    receiver_officer: str
+    result: str
+    note: str
+
+
+@attrs.frozen
+class ControlSheet:
+    """The process control sheet of one dossier."""
+
+    dossier: str
+    procedure: str
+    applicant: str
+    receiving_unit: str
+    received_at: datetime | None
+    appointment: datetime | None
+    resolving_unit: str
+    coordinating_units: tuple[str, ...]
+    rows: tuple[SheetRow, ...]
+
+    def render(self) -> str:
+        """The sheet as text, with the Mẫu 06 headings."""
+        out = [
+            "PHIẾU KIỂM SOÁT QUÁ TRÌNH GIẢI QUYẾT HỒ SƠ",
+            f"Mã hồ sơ: {self.dossier}",
+            f"Thủ tục: {self.procedure}",
+            f"Kèm theo hồ sơ của: {self.applicant}",
+            f"Ngày nhận: {fmt_instant(self.received_at)}",
+            f"Ngày, giờ hẹn trả kết quả: {fmt_instant(self.appointment)}",
+            f"Cơ quan (bộ phận) giải quyết hồ sơ: {self.resolving_unit}",
+            f"Cơ quan phối hợp giải quyết hồ sơ: {', '.join(self.coordinating_units) or '—'}",
+            "",
+        ]
+        head = ("TÊN CƠ QUAN", "THỜI GIAN GIAO, NHẬN HỒ SƠ", "KẾT QUẢ GIẢI QUYẾT HỒ SƠ", "GHI CHÚ")
+        table = [head]
+        for r in self.rows:
+            who = f"1. Giao: {r.giver}\n2. Nhận: {r.receiver}"
+            when = (f"{fmt_instant(r.at)}\nNgười giao: {r.giver_officer}"
+                    f"\nNgười nhận: {r.receiver_officer}")
+            table.append((who, when, r.result, r.note))
+        out.append(_grid(table))
+        return "\n".join(out)
+
+
+def fmt_instant(t: datetime | None) -> str:
+    """``…giờ…phút, ngày…tháng…năm`` as on the paper forms."""
+    if t is None:
+        return "—"
+    t = t.astimezone(VN_TZ)
+    return f"{t.hour:02d} giờ {t.minute:02d} phút, ngày {t.day:02d}/{t.month:02d}/{t.year}"
+
+
+def result_label(result_class: str | None) -> str:
+    """Trước hạn / Đúng hạn / Quá hạn, or blank while the step is open."""
+    return ResultClass.LABELS.get(result_class or "", "")
+
+
+def _grid(rows: Iterable[tuple[str, ...]]) -> str:
+    rows = list(rows)
+    split = [[cell.split("\n") for cell in r] for r in rows]
+    widths = [max(len(line) for r in split for line in r[i]) for i in range(len(rows[0]))]
+    sep = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
+    out = [sep]
+    for r in split:
+        height = max(len(c) for c in r)
+        for k in range(height):
+            cells = [(c[k] if k < len(c) else "").ljust(widths[i]) for i, c in enumerate(r)]
+            out.append("| " + " | ".join(cells) + " |")
+        out.append(sep)
+    return "\n".join(out)
+
+
+_NOTES = {
+    "received": "Tiếp nhận hồ sơ",
+    "returned": "Trả kết quả",
+    "refused": "Từ chối tiếp nhận (Mẫu 03)",
+    "withdrawn": "Rút hồ sơ / dừng xử lý (Mẫu 05)",
+}
+
+
+def control_sheet(
+    db: sqlite_utils.Database,
+    org: Organisation,
+    procedure: Callable[[str], Procedure],
+    code: str,
+) -> ControlSheet:
+    """The dossier's sheet: one row per handoff and per reception, return or pause, in order.
+
+    Read from the store alone (the dossier, its steps and its audit rows); ``procedure`` gives
+    the procedure version the dossier was received under, for its name and lanes.
+    """
+    records = Records()
+    d = records.dossier(db, code)
+    proc = procedure(d.procedure_version)
+
+    def unit_name(c: str | None, fallback: str) -> str:
+        if not c:
+            return fallback
+        u = org.units.get(c)
+        return f"{u.name} ({c})" if u else c
+
+    def officer_name(o: str | None) -> str:
+        if not o:
+            return ""
+        if o == "system":  # a service step, closed by its plugin
+            return "Hệ thống (system)"
+        off = org.officers.get(o)
+        return off.name if off else o
+
+    # The audit row of a handoff is written when the step opens, often before anyone took it;
+    # the officer who took (or closed) that step is the one who received it (Người nhận).
+    steps = {st.id: st for st in records.steps_of(db, code)}
+
+    def receiver(r: dict[str, Any]) -> str:
+        if r["to_officer"]:
+            return officer_name(r["to_officer"])
+        st = steps.get(r["step_id"]) if r["event"] in ("handoff", "received") else None
+        if st is None or st.unit != r["to_unit"]:
+            return ""
+        return officer_name(st.assignee or (st.closed_by if st.closed_by != "system" else None))
+
+    rows = []
+    for r in audit.rows_for(db, code):
+        if r["event"] not in (*SHEET_EVENTS, "refused"):
+            continue
+        at = parse_instant(r["at"])
+        assert at is not None
+        receiver_default = "(chờ)" if r["event"] == "handoff" else "Người nộp hồ sơ"
+        rows.append(
+            SheetRow(
+                giver=unit_name(r["from_unit"], "Người nộp hồ sơ"),
+                receiver=unit_name(r["to_unit"], receiver_default),
+                at=at,
+                giver_officer=officer_name(r["from_officer"]),
+                receiver_officer=receiver(r),
+                result=result_label(r["result_class"]),
+                note=r["note"]
+                if r["event"] == "handoff"
+                else _NOTES.get(r["event"], r["note"] or ""),
+            )
+        )
+    resolving = sorted({st.unit for st in steps.values() if st.step_kind == "processing"})
+    lanes = {lane.role: lane for lane in proc.lanes.values()}
+    coordinating = tuple(
+        unit_name(unit, unit)
+        for role, unit in sorted(d.routing.items())
+        if role in lanes and lanes[role].coordinating
+    )
+    lead = [u for u in resolving if unit_name(u, u) not in coordinating]
+    return ControlSheet(
+        dossier=d.code,
+        procedure=f"{proc.name} ({proc.code})",
+        applicant=str(d.applicant.get("name", "")),
+        receiving_unit=unit_name(d.receiving_unit, d.receiving_unit),
+        received_at=d.received_at,
+        appointment=d.appointment,
+        resolving_unit=", ".join(unit_name(u, u) for u in lead) or "—",
+        coordinating_units=coordinating,
+        rows=tuple(rows),
+    )

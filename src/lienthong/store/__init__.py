@@ -1,0 +1,30 @@
+"""The seam to the database: everything lienthong keeps goes through this package.
+
+:mod:`~lienthong.store.sqlite` (the :class:`Store`: connection, transactions, savepoints),
+:mod:`~lienthong.store.schema` (tables and migrations), :mod:`~lienthong.store.tables` and
+:mod:`~lienthong.store.due` (the statements the engine runs), :mod:`~lienthong.store.records`
+(the read-only records it returns), :mod:`~lienthong.store.audit` (the hash chain),
+:mod:`~lienthong.store.checkpoint` (background WAL checkpoints).
+"""
+
+from lienthong.store.schema import MIGRATIONS
+from lienthong.store.sqlite import (
+    CHECKPOINTS,
+    DURABILITY,
+    Store,
+    insert,
+    rows,
+    savepoint,
+    update,
+)
+
+__all__ = [
+    "CHECKPOINTS",
+    "DURABILITY",
+    "MIGRATIONS",
+    "Store",
+    "insert",
+    "rows",
+    "savepoint",
+    "update",
+]

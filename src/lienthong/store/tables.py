@@ -1,0 +1,264 @@
+"""What the engine reads from and writes to the store: dossiers, steps, workflow states,
+procedures and the daily sequence, each a named function (the SQL is here, nowhere else).
+
+Reads of dossiers and steps go through :class:`Records`, which keeps the record it built for a
+row while the row is unchanged: records are immutable, and rebuilding them (JSON, instants) costs
+more than the query. Every function takes the connection of the command's transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlite_utils
+
+from lienthong.errors import DossierNotFound, LienthongError
+from lienthong.store.records import Dossier, Step
+from lienthong.store.sqlite import insert, rows, update
+
+_DOSSIER_MEMO_SIZE = 256
+_STEP_MEMO_SIZE = 4096
+
+
+class Records:
+    """Dossier and step records read from their rows, each rebuilt only when its row changed.
+
+    One per engine: the memo is keyed by row, so two engines on one file never see each other's
+    stale records (a changed row is a different key).
+    """
+
+    def __init__(self) -> None:
+        self._dossiers: dict[str, tuple[Any, Dossier]] = {}
+        self._steps: dict[int, tuple[Any, Step]] = {}
+
+    # -- dossiers ----------------------------------------------------------------------------
+    def dossier(self, db: sqlite_utils.Database, code: str) -> Dossier:
+        """The dossier with that code; :class:`DossierNotFound` if there is none."""
+        cur = db.conn.execute("SELECT * FROM dossiers WHERE code = ?", [code])
+        row = cur.fetchone()
+        if row is None:
+            raise DossierNotFound(f"no dossier {code!r}")
+        memo = self._dossiers.get(code)
+        if memo is not None and memo[0] == row:
+            return memo[1]
+        d = Dossier.from_row(dict(zip([c[0] for c in cur.description], row, strict=True)))
+        if len(self._dossiers) >= _DOSSIER_MEMO_SIZE:
+            self._dossiers.clear()
+        self._dossiers[code] = (row, d)
+        return d
+
+    @staticmethod
+    def dossiers(db: sqlite_utils.Database, status: int | None = None) -> list[Dossier]:
+        """All dossiers, or those with one status, in code order."""
+        where, args = ("status = ?", [status]) if status is not None else ("1", [])
+        found = rows(db, f"SELECT * FROM dossiers WHERE {where} ORDER BY code", args)
+        return [Dossier.from_row(r) for r in found]
+
+    # -- steps -------------------------------------------------------------------------------
+    def _steps_where(
+        self, db: sqlite_utils.Database, sql: str, args: Sequence[object]
+    ) -> list[Step]:
+        cur = db.conn.execute(sql, args)
+        names: list[str] | None = None
+        memo = self._steps
+        out = []
+        for row in cur.fetchall():
+            seen = memo.get(row[0])
+            if seen is not None and seen[0] == row:
+                out.append(seen[1])
+                continue
+            if names is None:
+                names = [c[0] for c in cur.description]
+            step = Step.from_row(dict(zip(names, row, strict=True)))
+            if len(memo) >= _STEP_MEMO_SIZE:
+                memo.clear()
+            memo[row[0]] = (row, step)
+            out.append(step)
+        return out
+
+    def step(self, db: sqlite_utils.Database, step_id: int) -> Step | None:
+        """The step with that id, or ``None``."""
+        found = self._steps_where(db, "SELECT * FROM steps WHERE id = ?", [step_id])
+        return found[0] if found else None
+
+    def step_of(self, db: sqlite_utils.Database, dossier: str, step_id: int) -> Step | None:
+        """The step with that id if it belongs to the dossier, else ``None``."""
+        found = self._steps_where(
+            db, "SELECT * FROM steps WHERE id = ? AND dossier = ?", [step_id, dossier]
+        )
+        return found[0] if found else None
+
+    def steps_of(self, db: sqlite_utils.Database, dossier: str) -> list[Step]:
+        """Every step of a dossier, open and closed, in the order they opened."""
+        return self._steps_where(db, "SELECT * FROM steps WHERE dossier = ? ORDER BY id", [dossier])
+
+    def open_steps_of(self, db: sqlite_utils.Database, dossier: str) -> list[Step]:
+        """The dossier's open steps, in the order they opened."""
+        return self._steps_where(
+            db,
+            "SELECT * FROM steps WHERE closed_at IS NULL AND dossier = ? ORDER BY id",
+            [dossier],
+        )
+
+    def open_return_steps(self, db: sqlite_utils.Database, dossier: str) -> list[Step]:
+        """The dossier's open hand-over steps (trả kết quả)."""
+        return self._steps_where(
+            db,
+            "SELECT * FROM steps WHERE dossier = ? AND closed_at IS NULL AND step_kind = 'return'",
+            [dossier],
+        )
+
+    def unit_queue(self, db: sqlite_utils.Database, unit: str) -> list[Step]:
+        """A unit's open steps, by due instant (those with none last)."""
+        return self._steps_where(
+            db,
+            "SELECT * FROM steps WHERE closed_at IS NULL AND unit = ? "
+            "ORDER BY due_at IS NULL, due_at, id",
+            [unit],
+        )
+
+    def officer_queue(self, db: sqlite_utils.Database, officer: str, unit: str) -> list[Step]:
+        """Open steps assigned to the officer, unclaimed in their unit, or escalated to them."""
+        # Three indexed searches: SQLite would scan every open step for the OR of them.
+        return self._steps_where(
+            db,
+            "SELECT * FROM (SELECT * FROM steps WHERE closed_at IS NULL AND assignee = ?1 "
+            "UNION SELECT * FROM steps WHERE closed_at IS NULL AND assignee IS NULL "
+            "AND unit = ?2 UNION SELECT * FROM steps WHERE closed_at IS NULL "
+            "AND escalated_to = ?1) ORDER BY due_at IS NULL, due_at, id",
+            [officer, unit],
+        )
+
+
+# -- dossiers ------------------------------------------------------------------------------------
+def insert_dossier(db: sqlite_utils.Database, values: Mapping[str, object]) -> None:
+    """Store a new dossier's row."""
+    insert(db, "dossiers", values)
+
+
+def update_dossier(db: sqlite_utils.Database, code: str, values: Mapping[str, object]) -> None:
+    """Change columns of a dossier's row."""
+    update(db, "dossiers", "code", code, values)
+
+
+def next_sequence(db: sqlite_utils.Database, unit: str, day: str) -> int:
+    """The next number of the unit's daily sequence (the NNNN of a dossier code), from 1."""
+    n: int = db.conn.execute(
+        "INSERT INTO daily_sequence (unit, day, last) VALUES (?, ?, 1) "
+        "ON CONFLICT (unit, day) DO UPDATE SET last = last + 1 RETURNING last",
+        [unit, day],
+    ).fetchone()[0]
+    return n
+
+
+def supplement_requested_at(db: sqlite_utils.Database, code: str) -> str | None:
+    """When the dossier's pending supplement was asked for (stored text)."""
+    row = db.conn.execute(
+        "SELECT supplement_requested_at FROM dossiers WHERE code = ?", [code]
+    ).fetchone()
+    return row[0] if row else None
+
+
+# -- workflow states -----------------------------------------------------------------------------
+def state_rev(db: sqlite_utils.Database, code: str) -> int | None:
+    """The revision of the dossier's stored workflow state (bumped by every save)."""
+    row = db.conn.execute("SELECT rev FROM dossier_states WHERE code = ?", [code]).fetchone()
+    return row[0] if row else None
+
+
+def load_state(db: sqlite_utils.Database, code: str) -> bytes:
+    """The dossier's stored workflow state."""
+    row = db.conn.execute("SELECT state FROM dossier_states WHERE code = ?", [code]).fetchone()
+    if row is None:
+        raise LienthongError(f"dossier {code} has no stored workflow state")
+    blob: bytes = row[0]
+    return blob
+
+
+def save_state(db: sqlite_utils.Database, code: str, state: bytes) -> int:
+    """Store the dossier's workflow state; return its new revision."""
+    rev: int = db.conn.execute(
+        "INSERT INTO dossier_states (code, rev, state) VALUES (?, 1, ?) ON CONFLICT (code) "
+        "DO UPDATE SET rev = rev + 1, state = excluded.state RETURNING rev",
+        [code, state],
+    ).fetchone()[0]
+    return rev
+
+
+# -- steps ---------------------------------------------------------------------------------------
+def insert_step(db: sqlite_utils.Database, values: Mapping[str, object]) -> int:
+    """Store a new step's row; return its id."""
+    return insert(db, "steps", values)
+
+
+def update_step(db: sqlite_utils.Database, step_id: int, values: Mapping[str, object]) -> None:
+    """Change columns of a step's row."""
+    update(db, "steps", "id", step_id, values)
+
+
+def open_task_ids(db: sqlite_utils.Database, code: str) -> dict[str, str]:
+    """Task id -> step kind, of the dossier's open steps."""
+    return dict(
+        db.conn.execute(
+            "SELECT task_id, step_kind FROM steps WHERE dossier = ? AND closed_at IS NULL",
+            [code],
+        ).fetchall()
+    )
+
+
+def cancel_open_steps(db: sqlite_utils.Database, code: str, at: str | None) -> None:
+    """Close every open step of the dossier as cancelled."""
+    db.conn.execute(
+        "UPDATE steps SET status = 'cancelled', closed_at = ? WHERE dossier = ? "
+        "AND closed_at IS NULL",
+        [at, code],
+    )
+
+
+def record_failure(db: sqlite_utils.Database, step_id: int, error: str) -> None:
+    """A service step's attempt failed: count it and keep the error."""
+    db.conn.execute(
+        "UPDATE steps SET attempts = attempts + 1, last_error = ?, status = 'failed' WHERE id = ?",
+        [error, step_id],
+    )
+
+
+def first_opened_at(db: sqlite_utils.Database, code: str, unit: str) -> str | None:
+    """When the unit's first step of the dossier opened (stored text): when it received it."""
+    row = db.conn.execute(
+        "SELECT min(opened_at) FROM steps WHERE dossier = ? AND unit = ?", [code, unit]
+    ).fetchone()
+    return row[0] if row else None
+
+
+# -- procedures ----------------------------------------------------------------------------------
+def has_procedure(db: sqlite_utils.Database, version: str) -> bool:
+    """Whether that version of a procedure is stored."""
+    return (
+        db.conn.execute("SELECT 1 FROM procedures WHERE version = ?", [version]).fetchone()
+        is not None
+    )
+
+
+def insert_procedure(db: sqlite_utils.Database, values: Mapping[str, object]) -> None:
+    """Store a procedure version (its BPMN file and what identifies it)."""
+    insert(db, "procedures", values)
+
+
+def current_versions(db: sqlite_utils.Database) -> dict[str, str]:
+    """Procedure code -> the version loaded last."""
+    out: dict[str, str] = {}
+    for code, version in db.conn.execute(
+        "SELECT code, version FROM procedures ORDER BY loaded_at, rowid"
+    ):
+        out[code] = version
+    return out
+
+
+def procedure_source(db: sqlite_utils.Database, version: str) -> tuple[bytes, str] | None:
+    """A stored version's BPMN bytes and the name of the file it came from."""
+    row = db.conn.execute(
+        "SELECT bpmn, source FROM procedures WHERE version = ?", [version]
+    ).fetchone()
+    return (row[0], row[1]) if row else None

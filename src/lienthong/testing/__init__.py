@@ -1,0 +1,125 @@
+"""Test helpers for users' own SLA tests: hypothesis strategies and a fixed clock.
+
+Needs the ``test`` extra (``pip install lienthong[test]``) for the strategies: hypothesis is
+imported when a strategy is first called, so importing this module (e.g. for :class:`FixedClock`)
+works without it.
+
+Strategies:
+
+* :func:`instants` — aware datetimes in Asia/Ho_Chi_Minh, whole minutes, over a year range;
+* :func:`working_durations` — durations in working minutes;
+* :func:`overlays` — random calendar overlays (extra weekdays off, worked weekend days);
+* :func:`calendars` — :class:`~lienthong.WorkingCalendar` objects with a random overlay;
+* :func:`dossier_histories`, :func:`actions`, :func:`play`, :class:`Player` — random lives of one
+  dossier played through the Engine (from :mod:`lienthong.testing.dossiers`).
+
+Helpers for tests that run dossiers: :func:`make_test_engine` (an Engine with the demo organisation,
+a fixed clock and only the plugins given), :func:`sample_process`, :class:`StubOperations` (a
+plugin with canned service-task results) and :func:`run_dossier` (receive one and work it to the
+end).
+
+Example::
+
+    from hypothesis import given
+    from lienthong.testing import calendars, instants, working_durations
+
+    @given(calendars(), instants(), working_durations(min_minutes=1))
+    def test_due_is_after_receipt(cal, received, minutes):
+        assert cal.add_minutes(received, minutes) > received
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from lienthong.legaltime.clock import FixedClock
+from lienthong.testing.calendars import (
+    DEFAULT_YEARS,
+    calendars,
+    instants,
+    overlays,
+    periods,
+    reference_add_minutes,
+    working_durations,
+)
+from lienthong.testing.engines import (
+    StubOperations,
+    demo_organisation,
+    make_test_engine,
+    run_dossier,
+    sample_process,
+)
+
+if TYPE_CHECKING:
+    from lienthong.testing.dossiers import (
+        Advance,
+        Apologise,
+        Complete,
+        EndObligation,
+        History,
+        Player,
+        ReceiveSupplement,
+        RequestSupplement,
+        StartObligation,
+        Tick,
+        actions,
+        dossier_histories,
+        play,
+    )
+
+__all__ = [
+    "DEFAULT_YEARS",
+    "Advance",
+    "Apologise",
+    "Complete",
+    "EndObligation",
+    "FixedClock",
+    "History",
+    "Player",
+    "ReceiveSupplement",
+    "RequestSupplement",
+    "StartObligation",
+    "StubOperations",
+    "Tick",
+    "actions",
+    "calendars",
+    "demo_organisation",
+    "dossier_histories",
+    "instants",
+    "make_test_engine",
+    "overlays",
+    "periods",
+    "play",
+    "reference_add_minutes",
+    "run_dossier",
+    "sample_process",
+    "working_durations",
+]
+
+#: Dossier-history strategies and the player live in :mod:`lienthong.testing.dossiers`, which
+#: imports hypothesis at once; they are re-exported here lazily, on first use.
+_DOSSIER_NAMES = frozenset(
+    {
+        "Advance",
+        "Apologise",
+        "Complete",
+        "EndObligation",
+        "History",
+        "Player",
+        "ReceiveSupplement",
+        "RequestSupplement",
+        "StartObligation",
+        "Tick",
+        "actions",
+        "dossier_histories",
+        "play",
+    }
+)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _DOSSIER_NAMES:
+        from lienthong.testing import dossiers
+
+        return getattr(dossiers, name)
+    raise AttributeError(f"module 'lienthong.testing' has no attribute {name!r}")
