@@ -12,22 +12,14 @@ from typing import Any
 from lienthong._moved import warn
 from lienthong.legaltime import rules
 from lienthong.legaltime.calendar import WorkingCalendar
-from lienthong.legaltime.rules import (  # noqa: F401
-    ONLINE_RECEPTION_MINUTES,
-    SUPPLEMENT_CLOSE_DAYS,
-    SUPPLEMENT_WINDOW_MINUTES,
-    Deadline,
-    appointment,
-    classify,
-    step_due,
-    warn_at,
-    warning_lead,
-)
+from lienthong.legaltime.rules import *  # noqa: F403
 
 warn(__name__)
 
 
-def kpi_classify(dossier: Any, resolved: datetime, calendar: WorkingCalendar) -> str | None:
+def kpi_classify(  # type: ignore[no-redef]
+    dossier: Any, resolved: datetime, calendar: WorkingCalendar
+) -> str | None:
     """:func:`lienthong.legaltime.rules.kpi_classify` of a dossier record."""
     return rules.kpi_classify(
         resolved,
