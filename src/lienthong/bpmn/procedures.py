@@ -9,9 +9,12 @@ keep the exact version it was received under.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import os
+import sys
+import threading
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 from lxml import etree
@@ -32,6 +35,10 @@ NS = {
     "spiffworkflow": "http://spiffworkflow.org/bpmn/schema/1.0/core",
 }
 PREFIX = "lienthong:"
+T = TypeVar("T")
+#: The largest BPMN file :func:`load_procedure` reads unless told otherwise: a real procedure's
+#: file is tens of kilobytes, and parsing costs memory and time in proportion to the size.
+MAX_BPMN_BYTES = 5 * 1024 * 1024
 STEP_KINDS = ("reception", "processing", "return")
 _TASK_TAGS = ("userTask", "serviceTask", "scriptTask", "manualTask", "task")
 #: What the engine cannot run yet: refused when the file loads, rather than a dossier stuck later.
@@ -147,21 +154,35 @@ def _duration(props: dict[str, str], key: str, file: str, el: Any) -> int:
 
 
 def load_procedure(
-    source: str | Path | bytes, *, name: str | None = None, restricted_scripts: bool = True
+    source: str | Path | bytes,
+    *,
+    name: str | None = None,
+    restricted_scripts: bool = True,
+    max_bytes: int = MAX_BPMN_BYTES,
 ) -> Procedure:
     """Parse a BPMN file (a path, or its bytes with ``name`` for messages) into a Procedure.
 
-    Every problem is a :class:`ProcedureError` naming the file, the element id and the line.
+    Every problem is a :class:`ProcedureError` naming the file, the element id and the line. A
+    file of more than ``max_bytes`` bytes is refused before it is parsed.
     """
     if isinstance(source, bytes):
         data, file = source, name or "<bpmn>"
+        size = len(data)
     else:
         path = Path(source)
         file = name or str(path)
         try:
-            data = path.read_bytes()
+            with path.open("rb") as fh:
+                # No more than one byte past the limit: enough to know, whatever the file is.
+                data = fh.read(max_bytes + 1)
+                size = max(len(data), os.fstat(fh.fileno()).st_size)
         except OSError as e:
             raise ProcedureError(f"{file}: cannot read: {e.strerror}") from None
+    if size > max_bytes:
+        raise ProcedureError(
+            f"{file}: the file is {size:,} bytes, more than the limit of {max_bytes:,} bytes "
+            "for a BPMN file"
+        )
     try:
         root = etree.fromstring(data, parser=etree.XMLParser(resolve_entities=False))
     except etree.XMLSyntaxError as e:
@@ -309,53 +330,160 @@ def load_procedure(
     return procedure
 
 
+#: SpiffWorkflow's parser recurses once or twice per element along the sequence flows, so a long
+#: chain of tasks needs a deep stack: the parse runs in a thread of its own with this much stack
+#: and this recursion limit (a 2,000-task chain needs about 4,000 frames).
+_PARSE_STACK_BYTES = 256 * 1024 * 1024
+_PARSE_RECURSION_LIMIT = 25_000
+_parse_lock = threading.Lock()
+
+
+def _deep(fn: Callable[[], T]) -> T:
+    """``fn()`` in a thread with a deep stack; its exception is raised here."""
+    out: list[T] = []
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            out.append(fn())
+        except BaseException as e:  # handed back to the caller's thread below
+            error.append(e)
+
+    # The recursion limit is the interpreter's, not the thread's: raise it only while the parse
+    # runs (one parse at a time), and give the thread a stack that can hold that many frames.
+    with _parse_lock:
+        old_limit, old_stack = sys.getrecursionlimit(), threading.stack_size()
+        threading.stack_size(_PARSE_STACK_BYTES)
+        try:
+            sys.setrecursionlimit(max(old_limit, _PARSE_RECURSION_LIMIT))
+            worker = threading.Thread(target=target, name="lienthong-bpmn-parse")
+            worker.start()
+            worker.join()
+        finally:
+            threading.stack_size(old_stack)
+            sys.setrecursionlimit(old_limit)
+    if error:
+        raise error[0]
+    return out[0]
+
+
 def _spiff_spec(root: Any, file: str, pid: str) -> tuple[Any, Any]:
     parser = BpmnParser(validator=BpmnValidator())
-    try:
+
+    def parse() -> tuple[Any, Any]:
         parser.add_bpmn_xml(etree.ElementTree(root), filename=file)
-        spec = parser.get_spec(pid)
-        subprocess_specs = parser.get_subprocess_specs(pid)
+        return parser.get_spec(pid), parser.get_subprocess_specs(pid)
+
+    try:
+        spec, subprocess_specs = _deep(parse)
     except ValidationException as e:
         where = f"{file}: line {e.line_number}" if e.line_number else file
         el = f" element {e.id!r}" if getattr(e, "id", "") else ""
+        if _from_recursion(e):
+            raise ProcedureError(f"{where}:{el}: {_too_deep()}") from None
         raise ProcedureError(f"{where}:{el} {e}") from None
     except SpiffWorkflowException as e:
         raise ProcedureError(f"{file}: {e}") from None
+    except RecursionError:
+        raise ProcedureError(f"{file}: {_too_deep()}") from None
     _ = (UserTask, ScriptTask)
     return spec, subprocess_specs
+
+
+def _too_deep() -> str:
+    return (
+        "SpiffWorkflow's parser follows the sequence flows with one nested call per element, "
+        f"and went past the recursion limit lienthong gives it ({_PARSE_RECURSION_LIMIT}) here: "
+        "the process has too many elements one after another for it"
+    )
+
+
+def _from_recursion(error: BaseException) -> bool:
+    """Whether SpiffWorkflow's error wraps a RecursionError (it turns any error into its own)."""
+    seen: set[int] = set()
+    e: BaseException | None = error
+    while e is not None and id(e) not in seen:
+        if isinstance(e, RecursionError):
+            return True
+        seen.add(id(e))
+        e = e.__cause__ or e.__context__
+    return False
 
 
 def check_shares(procedure: Procedure, proc: Any, file: str) -> None:
     """Every path from a start to an end must fit its step shares within the legal deadline.
 
     Parallel branches are separate paths, so a split into two 2-day branches after a 1-day step
-    needs 3 days, not 5. Raises :class:`ProcedureError` naming the path that does not fit.
+    needs 3 days, not 5. A loop counts once: a path never goes back to a node it has passed.
+    Raises :class:`ProcedureError` naming the path that does not fit.
     """
     graph: dict[str, list[str]] = {}
     for f in proc.xpath(".//bpmn:sequenceFlow", namespaces=NS):
         graph.setdefault(f.get("sourceRef"), []).append(f.get("targetRef"))
     starts = [e.get("id") for e in proc.xpath("./bpmn:startEvent", namespaces=NS)]
     share = {sid: s.share_minutes for sid, s in procedure.steps.items()}
-    worst: tuple[int, list[str]] = (-1, [])
-
-    def walk(node: str, path: list[str], total: int) -> None:
-        nonlocal worst
-        total += share.get(node, 0)
-        path = [*path, node]
-        nxt = [n for n in graph.get(node, []) if n not in path]  # a loop counts once
-        if not nxt:
-            if total > worst[0]:
-                worst = (total, path)
-            return
-        for n in nxt:
-            walk(n, path, total)
-
-    for s in starts:
-        walk(s, [], 0)
-    if worst[0] > procedure.deadline_minutes:
-        shown = " -> ".join(p for p in worst[1] if share.get(p)) or "?"
+    total, path = _heaviest_path(graph, starts, share)
+    if total > procedure.deadline_minutes:
+        shown = " -> ".join(p for p in path if share.get(p)) or "?"
         raise ProcedureError(
             f"{file}: process {procedure.process_id!r}: the shares along the path "
-            f"{' -> '.join(worst[1])} add up to {format_duration(worst[0])} "
+            f"{' -> '.join(path)} add up to {format_duration(total)} "
             f"({shown}), more than the legal deadline {procedure.deadline_text}"
         )
+
+
+def _heaviest_path(
+    graph: Mapping[str, list[str]], starts: list[str], weight: Mapping[str, int]
+) -> tuple[int, list[str]]:
+    """The path from a start, never back to a node it has passed, with the greatest total weight.
+
+    Enumerating the paths would take time exponential in the number of gateways, so this is a
+    longest-path computation over the graph less the back edges of one depth-first search, in
+    time linear in its size and without recursion (a chain of tasks is as deep as it is long).
+
+    When every loop is entered through a single node (what a flow drawn back to an earlier step
+    gives), that node lies on every path to the back edge, so no path could take that edge
+    anyway: the answer is exactly the heaviest of all the paths, and of the equally heavy ones
+    the first in flow order, as a walk through all of them would find. A loop entered at two
+    places is counted along the paths this search keeps, which can miss a heavier one; finding
+    that one is NP-hard. Returns ``(-1, [])`` without starts.
+    """
+    best: dict[str, int] = {}  # a finished node: the heaviest total from it to an end
+    then: dict[str, str | None] = {}  # ... and the successor that total goes through
+    open_: set[str] = set()  # the nodes on the search's stack: an edge to one is a back edge
+    for start in starts:
+        if start in best:
+            continue
+        open_.add(start)
+        stack = [(start, iter(graph.get(start, ())))]
+        while stack:
+            node, todo = stack[-1]
+            for n in todo:
+                if n not in best and n not in open_:
+                    open_.add(n)
+                    stack.append((n, iter(graph.get(n, ()))))
+                    break
+            else:
+                stack.pop()
+                # Every successor has finished except the open ones, which are back edges (the
+                # node itself among them, for a flow to itself). The first heaviest wins ties, as
+                # a walk in flow order would meet it first.
+                pick: str | None = None
+                for n in graph.get(node, ()):
+                    if n not in open_ and (pick is None or best[n] > best[pick]):
+                        pick = n
+                best[node] = weight.get(node, 0) + (best[pick] if pick is not None else 0)
+                then[node] = pick
+                open_.discard(node)
+    first = None
+    for start in starts:
+        if first is None or best[start] > best[first]:
+            first = start
+    if first is None:
+        return -1, []
+    path: list[str] = []
+    at: str | None = first
+    while at is not None:
+        path.append(at)
+        at = then[at]
+    return best[first], path
