@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import click
 
-from lienthong.cli.audit import audit
-from lienthong.cli.calendar import calendar
-from lienthong.cli.demo import demo
-from lienthong.cli.dossier import dossier
-from lienthong.cli.plugins import plugins
+# The modules, not their commands: a command named like its module would hide the module.
+from lienthong.cli import audit, calendar, demo, dossier, plugins
 
 
 @click.group()
@@ -17,7 +14,7 @@ def main() -> None:
     """lienthong: one-stop and inter-agency one-stop procedures (một cửa, một cửa liên thông)."""
 
 
-for _command in (demo, audit, dossier, calendar, plugins):
+for _command in (demo.demo, audit.audit, dossier.dossier, calendar.calendar, plugins.plugins):
     main.add_command(_command)
 
 __all__ = ["main"]

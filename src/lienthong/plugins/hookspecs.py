@@ -210,3 +210,19 @@ def dossier_withdrawn(dossier: Dossier, reason: str, db: Any) -> None:
 @hookspec
 def audit_event(row: Mapping[str, Any], db: Any) -> None:
     """An audit row was appended (any event). Observes."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Audit checkpoints: outside any Engine command, from ``lienthong audit anchor``
+# ---------------------------------------------------------------------------------------------
+@hookspec
+def audit_checkpoint(checkpoint: Mapping[str, Any]) -> None:
+    """A signed checkpoint of the audit chain's head was made (:mod:`lienthong.store.anchors`):
+    send it to a witness outside the database, where whoever can rewrite the file cannot
+    reach it.
+
+    Called by ``lienthong audit anchor`` after the checkpoint was written, and by
+    ``lienthong.cli.audit.publish_checkpoint``; in no transaction, with no ``db``. ``checkpoint``
+    is a copy of the dict written (``format``, ``version``, ``rows``, ``last_id``, ``head``, ``at``,
+    ``public_key``, ``signature``). Observes.
+    """
