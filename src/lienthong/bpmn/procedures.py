@@ -280,11 +280,12 @@ def load_procedure(
             )
     for flow in proc.xpath(".//bpmn:conditionExpression", namespaces=NS):
         try:
-            check_script(flow.text or "True", restricted=restricted_scripts)
+            # Conditions are evaluated, not executed: an assignment must fail here, at load.
+            check_script(flow.text or "True", restricted=restricted_scripts, expression=True)
         except ScriptError as e:
-            raise ProcedureError(
-                f"{_where(file, flow.getparent())}: condition refused: {e}"
-            ) from None
+            seq = flow.getparent()
+            named = f" named {seq.get('name')!r}" if seq.get("name") else ""
+            raise ProcedureError(f"{_where(file, seq)}{named}: condition refused: {e}") from None
 
     fee_text = props.get("fee")
     try:

@@ -61,6 +61,7 @@ class Engine:
     :param entry_points: load third-party plugins from the ``lienthong`` entry-point group.
     :param scripts: ``"restricted"`` (default) or ``"python"``: full Python for BPMN scripts is an
         explicit choice of the deployment.
+    :param script_time_budget: wall-clock seconds one restricted script or condition may run (1).
     :param durability: SQLite ``synchronous`` setting, ``"normal"`` (default, WAL) or ``"full"``.
     :param checkpoints: ``"background"`` (default) or ``"inline"``: who copies the WAL into the
         database file (see :class:`~lienthong.store.Store`).
@@ -80,6 +81,7 @@ class Engine:
         plugins: Iterable[object] = (),
         entry_points: bool = True,
         scripts: str = "restricted",
+        script_time_budget: float = 1.0,
         durability: str = "normal",
         checkpoints: str = "background",
         supplement_window: int = rules.SUPPLEMENT_WINDOW_MINUTES,
@@ -103,7 +105,7 @@ class Engine:
         if overlays:
             self.calendar = self.calendar.with_overlays(*self.calendar_overlays(overlays))
         self.scripts = scripts
-        self.script_engine = make_script_engine(scripts)
+        self.script_engine = make_script_engine(scripts, time_budget=script_time_budget)
         self.store = (
             db
             if isinstance(db, Store)
