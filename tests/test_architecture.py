@@ -23,6 +23,7 @@ PACKAGE = SRC / "lienthong"
 #: the BPMN layer knows nothing of the database).
 LAYERS: list[tuple[str, ...]] = [
     ("lienthong.errors", "lienthong.status"),
+    ("lienthong.plaindata",),
     ("lienthong.org",),
     ("lienthong.legaltime",),
     ("lienthong.bpmn", "lienthong.store"),

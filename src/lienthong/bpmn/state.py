@@ -33,6 +33,8 @@ from SpiffWorkflow.bpmn.specs.defaults import ServiceTask
 from SpiffWorkflow.task import Task as SpiffTask
 
 from lienthong.bpmn.workflow import Task, Workflow
+from lienthong.errors import InvalidData, ScriptError
+from lienthong.plaindata import check_plain
 
 _HEADER = b"LT1"
 _FLAT = b"LT2"
@@ -78,11 +80,48 @@ def _registry() -> Any:
 _SERIALIZER = BpmnWorkflowSerializer(registry=_registry())
 
 
-def dump_state(workflow: BpmnWorkflow) -> bytes:
-    """The workflow's state (task tree and data, no spec) as compressed bytes."""
+def dump_state(workflow: BpmnWorkflow, dossier: str | None = None) -> bytes:
+    """The workflow's state (task tree and data, no spec) as compressed bytes.
+
+    Raises :class:`ScriptError`, naming the dossier and the element, if a task's data holds what
+    the state would not give back as it was (:mod:`lienthong.plaindata`): officers' and plugins'
+    data is checked before it reaches the workflow, so what is left is a script's doing.
+    """
+    where = f"dossier {dossier}" if dossier else "workflow"
     if not workflow.subprocesses and not workflow.bpmn_events and not workflow.correlations:
-        return _dump_flat(workflow)
+        return _dump_flat(workflow, where)
+    _check_all(workflow, where)
     return _dump_spiff(workflow)
+
+
+def _check_fields(fields: Any, where: str, task: Any = None) -> None:
+    if task is not None:
+        spec = task.task_spec
+        where = f"{where}: element {getattr(spec, 'bpmn_id', None) or spec.name!r}"
+    try:
+        for k, v in fields.items():
+            if type(k) is not str:
+                raise InvalidData(f"{where}: field name {k!r} is not a string")
+            # Field by field: the limits are a field's, as for officers' data; the names are
+            # not held to officers' rule, since a full-Python script may leave a `_` behind.
+            check_plain(v, where, path=k)
+    except InvalidData as e:
+        raise ScriptError(str(e)) from None
+
+
+def _check_all(workflow: BpmnWorkflow, where: str) -> None:
+    """The LT1 layout's check: each task's data where it differs from its parent's."""
+    for wf in (workflow, *workflow.subprocesses.values()):
+        _check_fields(wf.data, f"{where}: workflow data")
+        for task in wf.tasks.values():
+            parent = wf.tasks.get(task._parent) if task._parent is not None else None
+            data = task.data
+            if parent is None:
+                _check_fields(data, where, task)
+            elif data != parent.data:
+                pdata = parent.data
+                changed = {k: v for k, v in data.items() if pdata.get(k, _MISSING) != v}
+                _check_fields(changed, where, task)
 
 
 def _dump_spiff(workflow: BpmnWorkflow) -> bytes:
@@ -138,7 +177,7 @@ def _hex(task: Any) -> str:
     return h
 
 
-def _dump_flat(wf: BpmnWorkflow) -> bytes:
+def _dump_flat(wf: BpmnWorkflow, where: str = "workflow") -> bytes:
     # A task whose state is final, and whose parent's is too, has the same row forever: keep its
     # row on the task object, so a command works out only the tasks it touched; then one call
     # of the C JSON encoder writes the lot.
@@ -168,6 +207,9 @@ def _dump_flat(wf: BpmnWorkflow) -> bytes:
                 else:
                     delta = {k: v for k, v in data.items() if pdata.get(k, _MISSING) != v}
                     gone = [k for k in pdata if k not in data] or 0
+            if delta:
+                # Only what changed: the rest was checked where it first appeared.
+                _check_fields(delta, where, task)
             row = [
                 _hex(task),
                 _hex(parent) if parent is not None else None,
@@ -184,6 +226,11 @@ def _dump_flat(wf: BpmnWorkflow) -> bytes:
             elif delta == 0 and not task.internal_data:
                 task.__dict__["_lienthong_empty"] = row
         rows.append(row)
+    objects = wf.data.get("data_objects")
+    if objects:
+        # Scripts reach the workflow's own data only through BPMN data objects; the rest of it
+        # is receive()'s, checked there.
+        _check_fields(objects, f"{where}: data object")
     doc = {
         "d": wf.data,
         "s": wf.success,
@@ -207,11 +254,9 @@ def _encode(doc: dict[str, Any]) -> bytes:
     orjson would write some values the json module refuses (dates, dataclasses) or writes
     otherwise (integers beyond 53 bits, keys that are not strings). Those are passed to
     :func:`_refuse`, or make orjson raise, and then the json module decides as it always did.
-    Two differences stay, both for values a script makes (officers' data and plugins' results
-    are checked as strict JSON before they reach the workflow): a float NaN or infinity is stored as
-    ``null`` (the json module wrote a non-standard ``NaN``), and a UUID or an enum member, which
-    only a full-Python script can make, is stored as its text or value (the json module refused
-    it).
+    The values on which the two would differ (a float NaN or infinity, which orjson writes as
+    ``null``; a UUID or an enum member, which it writes as text or value) do not reach it: the
+    task data is checked first (:func:`_check_fields`).
     """
     try:
         return orjson.dumps(doc, default=_refuse, option=_ORJSON_OPTIONS)

@@ -20,10 +20,11 @@ import sqlite_utils
 from lienthong.bpmn.procedures import Procedure
 from lienthong.engine.procedures import Procedures
 from lienthong.engine.workflows import Workflows
-from lienthong.errors import DossierClosed, InvalidData, StepClosed, StepNotFound
+from lienthong.errors import DossierClosed, StepClosed, StepNotFound
 from lienthong.legaltime.calendar import WorkingCalendar
 from lienthong.legaltime.clock import VN_TZ, Clock
 from lienthong.org import Organisation
+from lienthong.plaindata import check_plain
 from lienthong.plugins.manager import HookCaller
 from lienthong.store import audit
 from lienthong.store.records import Dossier, Step
@@ -51,14 +52,12 @@ def iso(t: datetime | None) -> str | None:
     return text
 
 
-def plain_json(value: Any, where: str) -> str:
-    """``value`` as the JSON text the store keeps; :class:`InvalidData` naming ``where`` if it
-    is not plain data."""
-    try:
-        # JSON has no NaN or infinity; the workflow state could not keep them either.
-        return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
-    except (TypeError, ValueError) as e:
-        raise InvalidData(f"{where}: not plain data (JSON): {e}") from None
+def plain_json(value: Any, where: str, *, fields: bool = False) -> str:
+    """``value`` as the JSON text the store keeps; :class:`InvalidData` naming ``where`` and the
+    field if it would not read back exactly (:func:`lienthong.plaindata.check_plain`).
+    ``fields``: its top-level keys are field names."""
+    check_plain(value, where, field_names=fields)
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, allow_nan=False)
 
 
 class Context:

@@ -234,7 +234,7 @@ class Progress:
                 "closed_at": iso(now),
                 "closed_by": who,
                 "result_class": result,
-                "data": plain_json(dict(data), "data"),
+                "data": plain_json(dict(data), "data", fields=True),
                 "assignee": step.assignee or officer,
             },
         )

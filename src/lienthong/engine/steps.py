@@ -60,8 +60,7 @@ class StepCommands:
             raise NotAllowed(f"officer {officer!r} does not work at {receiving_unit}")
         docs = tuple(document(d, i) for i, d in enumerate(documents))
         applicant_json = plain_json(dict(applicant), "applicant")
-        extra = dict(data or {})
-        plain_json(extra, "data")
+        extra = check_data(data, "data")
         problems = [
             p
             for batch in ctx.hooks.call(
@@ -279,7 +278,11 @@ class StepCommands:
         tables.update_step(
             db,
             step.id,
-            {"status": "done", "closed_by": officer, "data": plain_json(dict(data), "data")},
+            {
+                "status": "done",
+                "closed_by": officer,
+                "data": plain_json(dict(data), "data", fields=True),
+            },
         )
         return self.progress.close_early(
             db,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from lienthong.engine.context import plain_json
 from lienthong.errors import InvalidData
+from lienthong.plaindata import check_plain
 
 
 def document(d: Mapping[str, Any] | str, i: int) -> dict[str, Any]:
@@ -22,12 +22,5 @@ def check_data(data: Mapping[str, Any] | None, where: str) -> dict[str, Any]:
     """A step's data: field names that are identifiers not starting with ``_``, plain values."""
     if data is None:
         return {}
-    if not isinstance(data, Mapping):
-        raise InvalidData(f"{where}: must be a mapping of field names to values")
-    for k in data:
-        if not isinstance(k, str) or not k.isidentifier() or k.startswith("_"):
-            raise InvalidData(
-                f"{where}: field name {k!r} must be an identifier not starting with '_'"
-            )
-    plain_json(dict(data), where)
+    check_plain(data, where, field_names=True)
     return dict(data)

@@ -45,7 +45,7 @@ class Workflows:
 
     def save(self, db: sqlite_utils.Database, code: str, wf: BpmnWorkflow) -> None:
         """Store the workflow's state (a new revision) and keep it while it is open."""
-        rev = tables.save_state(db, code, dump_state(wf))
+        rev = tables.save_state(db, code, dump_state(wf, dossier=code))
         if wf.completed:
             # No command runs a finished workflow again: the cache is for the open ones.
             self._cache.pop(code, None)
