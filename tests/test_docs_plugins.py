@@ -1,4 +1,4 @@
-"""docs/plugins.md cannot drift from src/lienthong/hookspecs.py, and its examples run.
+"""docs/plugins.md cannot drift from src/lienthong/plugins/hookspecs.py, and its examples run.
 
 * every hook spec has a ``### name`` section and every ``### name`` section is a hook spec;
 * the section sits under the lifecycle heading (``## Loading`` ...) of its banner in hookspecs.py;

@@ -30,8 +30,8 @@ from lienthong import (
     ProcedureError,
     Status,
     hookimpl,
-    hookspecs,
 )
+from lienthong.plugins import hookspecs
 
 ROOT = Path(__file__).resolve().parents[1]
 KHAI_SINH = ROOT / "processes" / "khai-sinh-thuong-tru-bhyt.bpmn"
