@@ -87,6 +87,10 @@ def run_demo(
     :param slow_share: the fraction of steps whose officer takes longer than the step's share.
     :param fresh: delete an existing file at ``db_path`` first, so every run starts clean.
     """
+    if weeks < 1 or dossiers < 1:
+        raise LienthongError(
+            f"demo: weeks ({weeks}) and dossiers ({dossiers}) must each be at least 1"
+        )
     rng = random.Random(seed)
     start = start or datetime(2026, 2, 2, 8, 0, tzinfo=VN_TZ)  # four weeks across Tết 2026
     end = start + timedelta(weeks=weeks)
@@ -102,9 +106,9 @@ def run_demo(
     desk_officers = [o.id for o in engine.org.members(desk.code)]
 
     # Arrivals only in working hours of working days, spread over all but the last week so most
-    # dossiers can finish inside the simulated period.
+    # dossiers can finish inside the simulated period (over the whole of a one-week run).
     arrivals: list[datetime] = []
-    horizon = end - timedelta(weeks=1)
+    horizon = end - timedelta(weeks=1) if weeks > 1 else end
     while len(arrivals) < dossiers:
         t = start + timedelta(minutes=rng.randrange(int((horizon - start).total_seconds() // 60)))
         if engine.calendar.is_working_time(t):
