@@ -293,13 +293,14 @@ def _officers_of(org: Organisation, unit: str, at: datetime, *, desk: bool = Fal
 def _why(org: Organisation, officer: str, unit: str, at: datetime) -> str:
     """Why this officer is not among them: their unit, and what they might think entitles them."""
     o = org.officer(officer)
-    out = f"{officer} is an officer of {_name(org, o.unit)}"
     above = [a for a in org.ancestors(unit) if org.is_head_or_deputy(officer, a)]
     if above:
-        out += (
-            f", and leads {_name(org, above[0])} above {unit}: leading a unit above gives no "
-            "right to act on its work without an escalation or a delegation"
+        out = (
+            f"{officer} leads {_name(org, above[0])}, above {unit}: leading a unit above gives "
+            "no right to act on its work without an escalation or a delegation"
         )
+    else:
+        out = f"{officer} is an officer of {_name(org, o.unit)}"
     lapsed = [d for d in org.delegations if d.to_officer == officer and d.unit == unit]
     if lapsed:
         out += f"; the delegation {lapsed[0].describe()} is not in force at {at.isoformat()}"
