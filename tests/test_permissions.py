@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from lienthong import (
+    Delegation,
     Engine,
     FixedClock,
     InvalidData,
@@ -25,7 +26,6 @@ from lienthong import (
     Unit,
     hookimpl,
 )
-from lienthong.org import Delegation
 from lienthong.testing import run_dossier
 from support import BHXH, COMMUNE, DESK, POLICE, PROCESSES, receive_birth, snapshot, vn
 
