@@ -17,7 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 
-@pytest.mark.parametrize("page", ["docs/engine.md", "docs/sla.md", "docs/testing.md", "README.md"])
+@pytest.mark.parametrize(
+    "page", ["docs/engine.md", "docs/sla.md", "docs/testing.md", "docs/permissions.md", "README.md"]
+)
 def test_python_examples_run(page: str, tmp_path: Path) -> None:
     """Every python block of the page runs, in order, in one namespace, from a scratch folder
     that sees the repository's processes/ and src/ (so no file is written into the checkout)."""

@@ -40,7 +40,7 @@ from lienthong.errors import (
 from lienthong.legaltime.calendar import WorkingCalendar
 from lienthong.legaltime.clock import VN_TZ, Clock, FixedClock, SystemClock
 from lienthong.legaltime.overlays import Overlay
-from lienthong.org import Officer, Organisation, Unit
+from lienthong.org import Delegation, Officer, Organisation, Unit
 from lienthong.plugins.hookspecs import hookimpl
 from lienthong.reports.sheet import ControlSheet
 from lienthong.status import Channel, ResultClass, Status
@@ -54,6 +54,7 @@ __all__ = [
     "Channel",
     "Clock",
     "ControlSheet",
+    "Delegation",
     "Dossier",
     "DossierClosed",
     "DossierNotFound",

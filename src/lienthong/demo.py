@@ -221,7 +221,8 @@ def _work(
         engine.claim(d.code, r["id"], officer) if not r["assignee"] else None
         d = engine.complete(d.code, r["id"], officer, data)
         if r["spec_id"] == "financial_obligation" and not d.is_closed:
-            engine.start_obligation(d.code, officer=officer,
+            # The tax office's step is closed: the desk hands the notice over and pauses.
+            engine.start_obligation(d.code, officer=engine.org.members(d.receiving_unit)[0].id,
                                     note="Thông báo nộp thuế thu nhập cá nhân, lệ phí trước bạ")
             waits[d.code] = ("obligation", engine.calendar.add(now, days=rng.uniform(0.5, 5)))
 

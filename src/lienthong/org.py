@@ -1,15 +1,18 @@
 """Organisation: units (đơn vị) with their parent, head and deputies, and officers (cán bộ).
 
 A BPMN lane names a *role* (``lienthong:unit-role``); the organisation says which unit holds it.
-The same model takes a province's real data: load it from a TOML file of ``[[unit]]`` and
-``[[officer]]`` tables (see ``docs/organisation.md``) or build it in code.
+The same model takes a province's real data: load it from a TOML file of ``[[unit]]``,
+``[[officer]]`` and ``[[delegation]]`` tables (see ``docs/organisation.md``) or build it in code.
+Who may do what with these is decided in :mod:`lienthong.engine.permissions`.
 """
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Iterable, Mapping
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import attrs
 
@@ -38,12 +41,51 @@ class Officer:
     title: str = ""
 
 
+#: The organisation file's dates and local times are Vietnamese ones. (``org`` sits below
+#: ``legaltime`` in the package's rooms, so it names the zone itself rather than import VN_TZ.)
+_VN = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+@attrs.frozen
+class Delegation:
+    """An authorisation (ủy quyền): from ``valid_from`` (included) to ``valid_to`` (excluded),
+    ``to_officer`` may work the steps of ``unit`` as its own officers do.
+
+    ``from_officer``, who signs it, must be the unit's head or one of its deputies: only a unit's
+    leadership hands its authority on. A delegation does not make the delegate a head: what only
+    the head and deputies may do (stopping a dossier for the agency) stays theirs.
+    """
+
+    from_officer: str
+    to_officer: str
+    unit: str
+    valid_from: datetime
+    valid_to: datetime
+    reference: str = ""  # the decision that records it (số quyết định ủy quyền), for the reader
+
+    def covers(self, at: datetime) -> bool:
+        """The delegation is in force at the instant ``at``."""
+        return self.valid_from <= at < self.valid_to
+
+    def describe(self) -> str:
+        """``from -> to for unit, valid_from – valid_to`` for messages."""
+        return (
+            f"{self.from_officer} -> {self.to_officer} for {self.unit}, "
+            f"{self.valid_from.isoformat()} – {self.valid_to.isoformat()}"
+        )
+
+
+def _delegations(items: Iterable[Delegation]) -> tuple[Delegation, ...]:
+    return tuple(items)
+
+
 @attrs.frozen
 class Organisation:
-    """Units and officers, checked for consistency when built."""
+    """Units, officers and delegations, checked for consistency when built."""
 
     units: Mapping[str, Unit]
     officers: Mapping[str, Officer]
+    delegations: tuple[Delegation, ...] = attrs.field(default=(), converter=_delegations)
 
     def __attrs_post_init__(self) -> None:
         for u in self.units.values():
@@ -63,9 +105,16 @@ class Organisation:
                     raise OrganisationError(f"unit {u.code}: its parents form a cycle")
                 seen.add(p)
                 p = self.units[p].parent
+        for i, dg in enumerate(self.delegations, 1):
+            _check_delegation(self, dg, f"delegation #{i} ({dg.from_officer} -> {dg.to_officer})")
 
     @classmethod
-    def build(cls, units: Iterable[Unit], officers: Iterable[Officer]) -> Organisation:
+    def build(
+        cls,
+        units: Iterable[Unit],
+        officers: Iterable[Officer],
+        delegations: Iterable[Delegation] = (),
+    ) -> Organisation:
         """Build from lists; a code or id given twice is an error."""
         um: dict[str, Unit] = {}
         for u in units:
@@ -77,7 +126,7 @@ class Organisation:
             if o.id in om:
                 raise OrganisationError(f"officer {o.id!r} is listed twice")
             om[o.id] = o
-        return cls(units=um, officers=om)
+        return cls(units=um, officers=om, delegations=tuple(delegations))
 
     @classmethod
     def from_file(cls, path: str | Path) -> Organisation:
@@ -89,7 +138,11 @@ class Organisation:
             raise OrganisationError(f"{p}: no such organisation file") from None
         except tomllib.TOMLDecodeError as e:
             raise OrganisationError(f"{p}: not valid TOML: {e}") from None
-        units, officers = [], []
+        if "delegations" in raw:  # the other tables are singular; say so rather than ignore it
+            raise OrganisationError(
+                f"{p}: [[delegations]]: write [[delegation]], like [[unit]] and [[officer]]"
+            )
+        units, officers, delegations = [], [], []
         for i, row in enumerate(raw.get("unit", []), 1):
             where = f"{p}: [[unit]] #{i}"
             _require(row, ("code", "name"), where)
@@ -114,8 +167,21 @@ class Organisation:
                     title=str(row.get("title", "")),
                 )
             )
+        for i, row in enumerate(raw.get("delegation", []), 1):
+            where = f"{p}: [[delegation]] #{i}"
+            _require(row, ("from_officer", "to_officer", "unit", "valid_from", "valid_to"), where)
+            delegations.append(
+                Delegation(
+                    from_officer=str(row["from_officer"]),
+                    to_officer=str(row["to_officer"]),
+                    unit=str(row["unit"]),
+                    valid_from=_instant(row["valid_from"], where, "valid_from", end=False),
+                    valid_to=_instant(row["valid_to"], where, "valid_to", end=True),
+                    reference=str(row.get("reference", "")),
+                )
+            )
         try:
-            return cls.build(units, officers)
+            return cls.build(units, officers, delegations)
         except OrganisationError as e:
             raise OrganisationError(f"{p}: {e}") from None
 
@@ -187,10 +253,65 @@ class Organisation:
     def may_act_for(self, officer_id: str, unit_code: str) -> bool:
         """An officer acts for a unit they belong to, or one whose head or deputy they are."""
         o = self.officer(officer_id)
-        if o.unit == unit_code:
-            return True
+        return o.unit == unit_code or self.is_head_or_deputy(officer_id, unit_code)
+
+    def is_head_or_deputy(self, officer_id: str, unit_code: str) -> bool:
+        """The officer is the unit's head or one of its deputies (lãnh đạo đơn vị)."""
         u = self.unit(unit_code)
         return officer_id == u.head or officer_id in u.deputies
+
+    def delegations_for(self, unit_code: str, at: datetime) -> list[Delegation]:
+        """The delegations to act for the unit that are in force at ``at``, in file order."""
+        return [d for d in self.delegations if d.unit == unit_code and d.covers(at)]
+
+    def delegated(self, officer_id: str, unit_code: str, at: datetime) -> Delegation | None:
+        """The delegation in force at ``at`` that lets the officer act for the unit, if any."""
+        for d in self.delegations_for(unit_code, at):
+            if d.to_officer == officer_id:
+                return d
+        return None
+
+
+def _check_delegation(org: Organisation, dg: Delegation, where: str) -> None:
+    if dg.unit not in org.units:
+        raise OrganisationError(f"{where}: unit {dg.unit!r} is not a unit")
+    for who in (dg.from_officer, dg.to_officer):
+        if who not in org.officers:
+            raise OrganisationError(f"{where}: officer {who!r} is not listed")
+    if dg.from_officer == dg.to_officer:
+        raise OrganisationError(f"{where}: an officer cannot delegate to themselves")
+    if not org.is_head_or_deputy(dg.from_officer, dg.unit):
+        u = org.units[dg.unit]
+        raise OrganisationError(
+            f"{where}: {dg.from_officer} is not the head or a deputy of {dg.unit}: only "
+            f"{', '.join([*([u.head] if u.head else []), *u.deputies]) or 'its leadership'} "
+            "may delegate its work"
+        )
+    for name in ("valid_from", "valid_to"):
+        t = getattr(dg, name)
+        if not isinstance(t, datetime) or t.tzinfo is None:
+            raise OrganisationError(f"{where}: {name} must be a timezone-aware datetime")
+    if dg.valid_to <= dg.valid_from:
+        raise OrganisationError(
+            f"{where}: valid_to {dg.valid_to.isoformat()} is not after valid_from "
+            f"{dg.valid_from.isoformat()}"
+        )
+
+
+def _instant(value: object, where: str, key: str, *, end: bool) -> datetime:
+    """A TOML date or datetime as an aware instant. A date is a whole Vietnamese day: from its
+    00:00 for ``valid_from``, through its end (the next day's 00:00) for ``valid_to``, as a
+    decision "từ ngày 3/3 đến ngày 7/3" includes 7/3. A datetime without an offset is
+    Vietnamese local time."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo is not None else value.replace(tzinfo=_VN)
+    if isinstance(value, date):
+        day = value + timedelta(days=1) if end else value
+        return datetime.combine(day, time(0, 0), tzinfo=_VN)
+    raise OrganisationError(
+        f"{where}: {key} must be a TOML date (2025-03-03) or datetime "
+        f"(2025-03-03T08:00:00+07:00), not {value!r}"
+    )
 
 
 def _require(row: Mapping[str, object], keys: tuple[str, ...], where: str) -> None:

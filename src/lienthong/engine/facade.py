@@ -98,6 +98,7 @@ class Engine:
             base_org = Organisation.build(
                 [*base_org.units.values(), *(x for x in extra if isinstance(x, Unit))],
                 [*base_org.officers.values(), *(x for x in extra if isinstance(x, Officer))],
+                base_org.delegations,
             )
         self.org = base_org
         overlays = [o for batch in self.hooks.call("calendar_overlays") for o in (batch or ())]

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
+from lienthong.engine import permissions
 from lienthong.engine.context import APPLICANT, Context, iso
 from lienthong.engine.progress import Progress
 from lienthong.errors import InvalidData, NotAllowed, SlaError
@@ -54,16 +55,15 @@ class LegalTimeCommands:
             d = self.ctx.open_dossier(db, dossier)
             if d.status not in (Status.PROCESSING, Status.ACCEPTED):
                 raise SlaError(f"dossier {dossier} is {d.status.label}: no supplement request now")
-            o = self.ctx.org.officer(officer)
-            steps = [
-                s
-                for s in self.ctx.open_steps_of(db, dossier)
-                if self.ctx.org.may_act_for(officer, s.unit)
-            ]
-            if not steps:
-                raise NotAllowed(f"officer {officer} has no open step in dossier {dossier}")
-            unit = steps[0].unit
             now = self.ctx.clock.now()
+            unit = permissions.may_request_supplement(
+                self.ctx.org,
+                officer,
+                dossier=dossier,
+                open_units=[s.unit for s in self.ctx.open_steps_of(db, dossier)],
+                at=now,
+            )
+            o = self.ctx.org.officer(officer)
             got = parse_instant(tables.first_opened_at(db, dossier, unit)) or now
             used = self.ctx.calendar.between(got, now)
             # Sector law may set another window than the decree's 3 working days.
@@ -132,6 +132,9 @@ class LegalTimeCommands:
                     f"dossier {dossier} is not waiting for a supplement ({d.status.label})"
                 )
             now = self.ctx.clock.now()
+            permissions.may_receive_supplement(
+                self.ctx.org, officer, dossier=dossier, receiving_unit=d.receiving_unit, at=now
+            )
             proc = self.ctx.procedure(d.procedure_version)
             asked = parse_instant(tables.supplement_requested_at(db, dossier)) or now
             appointment = rules.appointment(proc, now, self.ctx.calendar)
@@ -174,8 +177,15 @@ class LegalTimeCommands:
             d = self.ctx.open_dossier(db, dossier)
             if d.status != Status.PROCESSING:
                 raise SlaError(f"dossier {dossier} is {d.status.label}: cannot pause it now")
-            self.ctx.org.officer(officer)
             now = self.ctx.clock.now()
+            permissions.may_pause(
+                self.ctx.org,
+                officer,
+                dossier=dossier,
+                open_units=[s.unit for s in self.ctx.open_steps_of(db, dossier)],
+                receiving_unit=d.receiving_unit,
+                at=now,
+            )
             tables.update_dossier(
                 db,
                 dossier,
@@ -199,6 +209,14 @@ class LegalTimeCommands:
             if d.status != Status.FINANCIAL_OBLIGATION or d.paused_since is None:
                 raise SlaError(f"dossier {dossier} is not paused for a financial obligation")
             now = self.ctx.clock.now()
+            permissions.may_resume(
+                self.ctx.org,
+                officer,
+                dossier=dossier,
+                open_units=[s.unit for s in self.ctx.open_steps_of(db, dossier)],
+                receiving_unit=d.receiving_unit,
+                at=now,
+            )
             p = self.ctx.calendar.between(d.paused_since, now)
 
             def shift(t: datetime | None, minutes: int) -> datetime | None:

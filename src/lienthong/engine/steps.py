@@ -1,5 +1,6 @@
 """Reception and steps: receive a dossier, claim and complete its steps, return the result,
-withdraw or refuse it. Who may act on a step is checked here (see ``docs/engine.md``).
+withdraw or refuse it. Who may act is decided by :mod:`lienthong.engine.permissions`, which
+these commands call inside their transaction (see ``docs/permissions.md``).
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ from typing import Any
 import sqlite_utils
 
 from lienthong.bpmn.procedures import Procedure
+from lienthong.engine import permissions
 from lienthong.engine.context import APPLICANT, Context, iso, plain_json
 from lienthong.engine.progress import Progress
 from lienthong.engine.services import ServiceSteps
 from lienthong.engine.validation import check_data, document
 from lienthong.engine.workflows import advance
-from lienthong.errors import InvalidData, LienthongError, NotAllowed, OrganisationError
+from lienthong.errors import InvalidData, LienthongError, NotAllowed
 from lienthong.legaltime import rules
 from lienthong.legaltime.clock import VN_TZ
 from lienthong.status import Channel, Status
@@ -56,8 +58,7 @@ class StepCommands:
             raise InvalidData(
                 f"channel: {channel!r} is not 1 (direct), 2 (online) or 3 (postal)"
             ) from None
-        if officer is not None and not ctx.org.may_act_for(officer, receiving_unit):
-            raise NotAllowed(f"officer {officer!r} does not work at {receiving_unit}")
+        permissions.may_receive(ctx.org, officer, unit=receiving_unit, at=ctx.clock.now())
         docs = tuple(document(d, i) for i, d in enumerate(documents))
         applicant_json = plain_json(dict(applicant), "applicant")
         extra = check_data(data, "data")
@@ -164,12 +165,8 @@ class StepCommands:
         with ctx.command(dossier) as db:
             d = ctx.open_dossier(db, dossier)
             step = ctx.open_step(db, d, step_id)
-            self._check_officer(step, officer)
-            if step.assignee and step.assignee != officer:
-                raise NotAllowed(
-                    f"step {step_id} ({step.name}) of {dossier} is claimed by {step.assignee}"
-                )
             now = ctx.clock.now()
+            self._check_officer(step, officer, "claim", now)
             tables.update_step(
                 db, step_id, {"assignee": officer, "claimed_at": iso(now), "status": "claimed"}
             )
@@ -201,12 +198,7 @@ class StepCommands:
                     f"step {step_id} ({step.name}) of {dossier} is a service step: plugins run it; "
                     "use retry()"
                 )
-            self._check_officer(step, officer)
-            if step.assignee and step.assignee != officer and not self._is_superior(officer, step):
-                raise NotAllowed(
-                    f"step {step_id} ({step.name}) of {dossier} is claimed by {step.assignee}, "
-                    f"not {officer}"
-                )
+            self._check_officer(step, officer, "complete", ctx.clock.now())
             proc = ctx.procedure(d.procedure_version)
             spec = proc.steps[step.spec_id]
             if step.step_kind == "reception" and data.get("accepted") is False:
@@ -243,8 +235,25 @@ class StepCommands:
             raise InvalidData(f"withdraw {dossier}: a reason is required")
         with ctx.command(dossier) as db:
             d = ctx.open_dossier(db, dossier)
-            if officer is not None:
-                ctx.org.officer(officer)
+            if by_agency:
+                lanes = ctx.procedure(d.procedure_version).lanes.values()
+                permissions.may_withdraw_for_agency(
+                    ctx.org,
+                    officer,
+                    dossier=dossier,
+                    receiving_unit=d.receiving_unit,
+                    resolving=permissions.resolving_units(
+                        d.routing, [lane.role for lane in lanes if not lane.coordinating]
+                    ),
+                )
+            else:
+                permissions.may_withdraw_for_applicant(
+                    ctx.org,
+                    officer,
+                    dossier=dossier,
+                    receiving_unit=d.receiving_unit,
+                    at=ctx.clock.now(),
+                )
             status = Status.STOPPED if by_agency else Status.WITHDRAWN
             self.progress.close_early(
                 db,
@@ -297,25 +306,17 @@ class StepCommands:
             step_id=step.id,
         )
 
-    def _check_officer(self, step: Step, officer: str) -> None:
-        org = self.ctx.org
-        try:
-            org.officer(officer)
-        except OrganisationError:
-            raise NotAllowed(f"unknown officer {officer!r}") from None
-        if org.may_act_for(officer, step.unit) or self._is_superior(officer, step):
-            return
-        raise NotAllowed(
-            f"officer {officer} ({org.officer(officer).unit}) may not act on step {step.id} "
-            f"({step.name}) of {step.dossier}: it belongs to unit {step.unit}"
+    def _check_officer(self, step: Step, officer: str, action: str, at: datetime) -> None:
+        permissions.may_work_step(
+            self.ctx.org,
+            officer,
+            action=action,
+            step=permissions.step_label(step.id, step.name, step.dossier),
+            unit=step.unit,
+            assignee=step.assignee,
+            escalated_to=step.escalated_to,
+            at=at,
         )
-
-    def _is_superior(self, officer: str, step: Step) -> bool:
-        """Heads up the hierarchy may act on a step escalated to them."""
-        if step.escalated_to == officer:
-            return True
-        org = self.ctx.org
-        return any(org.unit(u).head == officer for u in org.ancestors(step.unit))
 
     def _route(self, proc: Procedure, receiving: str, routing: Mapping[str, str]) -> dict[str, str]:
         org = self.ctx.org
@@ -324,7 +325,7 @@ class StepCommands:
         for role, unit in routing.items():
             if role not in roles:
                 raise InvalidData(f"routing: {proc.code} has no lane with role {role!r}")
-            org.unit(unit)
+            permissions.check_routing(org, role, unit)
         for role in sorted(roles):
             if role in routing:
                 out[role] = routing[role]
