@@ -116,12 +116,14 @@ class Overlay:
     @classmethod
     def load(cls, path: str | PathLike[str]) -> Overlay:
         """Read an overlay TOML file; errors name the file and the entry."""
+        if not isinstance(path, str | PathLike):
+            raise CalendarError(f"an overlay file is a path, not {type(path).__name__}")
         p = Path(path)
         try:
             text = p.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise CalendarError(f"{p}: calendar overlay file not found") from None
-        except (OSError, UnicodeDecodeError) as exc:
+        except (OSError, ValueError) as exc:  # ValueError: not UTF-8, a NUL or lone surrogate
             raise CalendarError(f"{p}: cannot read calendar overlay: {exc}") from None
         return cls.parse(text, origin=str(p))
 
