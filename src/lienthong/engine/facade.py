@@ -252,7 +252,11 @@ class Engine:
     def load_procedures(self, folder: str | Path) -> list[Procedure]:
         """Load every ``*.bpmn`` file of a folder, in name order."""
         path = Path(arg.path(folder, "folder"))
-        if not path.is_dir():  # a mistyped folder must not load nothing, silently
+        try:
+            found = path.is_dir()
+        except OSError as e:  # a name too long, say
+            raise ProcedureError(f"{path}: cannot read the folder: {e.strerror}") from None
+        if not found:  # a mistyped folder must not load nothing, silently
             raise ProcedureError(f"{path}: no such folder of BPMN files")
         return self._procedures.load_folder(path)
 
