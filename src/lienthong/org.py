@@ -92,8 +92,10 @@ class Organisation:
             raise OrganisationError(f"{p}: no such organisation file") from None
         except tomllib.TOMLDecodeError as e:
             raise OrganisationError(f"{p}: not valid TOML: {e}") from None
-        except (OSError, ValueError) as e:  # a folder, not UTF-8, a NUL or lone surrogate in it
+        except (OSError, UnicodeDecodeError) as e:  # a folder, say, or a file not in UTF-8
             raise OrganisationError(f"{p}: cannot read: {e}") from None
+        except ValueError as e:  # a NUL or a lone surrogate in the path: repr() prints it
+            raise OrganisationError(f"{str(p)!r}: cannot read: {e}") from None
         units, officers = [], []
         for i, row in enumerate(_tables(raw, "unit", p), 1):
             where = f"{p}: [[unit]] #{i}"

@@ -180,8 +180,8 @@ def load_procedure(
                 size = max(len(data), os.fstat(fh.fileno()).st_size)
         except OSError as e:
             raise ProcedureError(f"{file}: cannot read: {e.strerror}") from None
-        except ValueError as e:  # a NUL or a lone surrogate in the path
-            raise ProcedureError(f"{file}: cannot read: {e}") from None
+        except ValueError as e:  # a NUL or a lone surrogate in the path: repr() prints it
+            raise ProcedureError(f"{file!r}: cannot read: {e}") from None
     if size > max_bytes:
         raise ProcedureError(
             f"{file}: the file is {size:,} bytes, more than the limit of {max_bytes:,} bytes "

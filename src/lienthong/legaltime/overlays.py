@@ -123,8 +123,10 @@ class Overlay:
             text = p.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise CalendarError(f"{p}: calendar overlay file not found") from None
-        except (OSError, ValueError) as exc:  # ValueError: not UTF-8, a NUL or lone surrogate
+        except (OSError, UnicodeDecodeError) as exc:
             raise CalendarError(f"{p}: cannot read calendar overlay: {exc}") from None
+        except ValueError as exc:  # a NUL or a lone surrogate in the path: repr() prints it
+            raise CalendarError(f"{str(p)!r}: cannot read calendar overlay: {exc}") from None
         return cls.parse(text, origin=str(p))
 
     @classmethod
