@@ -7,7 +7,6 @@ from pathlib import Path
 import click
 
 from lienthong.cli.options import db_option
-from lienthong.errors import LienthongError
 
 
 @click.command()
@@ -26,10 +25,8 @@ def demo(db: str, dossiers: int, weeks: int, seed: int) -> None:
 
     if Path(db).is_dir():  # the demo deletes the file it writes: say so before trying
         raise click.ClickException(f"{db}: a folder, not a database file")
-    try:
+    try:  # a LienthongError is the main group's to print (lienthong.cli.Main)
         result = run_demo(db, dossiers=dossiers, weeks=weeks, seed=seed, out=click.echo)
-    except LienthongError as e:
-        raise click.ClickException(str(e)) from None
     except OSError as e:  # the old file could not be deleted
         raise click.ClickException(f"{db}: {e.strerror or e}") from None
     result.engine.close()  # stops the checkpoint thread; SQLite checkpoints the rest
