@@ -249,8 +249,10 @@ def test_every_command_answers_hostile_input_with_a_lienthong_error(
 @settings(SETTINGS, max_examples=20)
 @given(st.data())
 def test_engine_construction_answers_hostile_options_with_a_lienthong_error(
-    tmp_path: Path, data: st.DataObject
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, data: st.DataObject
 ) -> None:
+    # An Engine that took -1 for a path would create the file "-1": here, not in the checkout.
+    monkeypatch.chdir(tmp_path)
     not_a_db = tmp_path / "not-a-db.txt"
     not_a_db.write_text("hello")
     # No random text for db: a plain name would create that file in the working directory.
