@@ -25,6 +25,7 @@ from lienthong.errors import (
     CalendarError,
     DossierClosed,
     DossierNotFound,
+    InternalError,
     InvalidData,
     LienthongError,
     NotAllowed,
@@ -35,6 +36,7 @@ from lienthong.errors import (
     SlaError,
     StepClosed,
     StepNotFound,
+    StoreError,
     UnknownProcedure,
 )
 from lienthong.legaltime.calendar import WorkingCalendar
@@ -60,6 +62,7 @@ __all__ = [
     "DossierNotFound",
     "Engine",
     "FixedClock",
+    "InternalError",
     "InvalidData",
     "Lane",
     "LienthongError",
@@ -79,6 +82,7 @@ __all__ = [
     "StepClosed",
     "StepNotFound",
     "StepSpec",
+    "StoreError",
     "SystemClock",
     "TickReport",
     "Unit",

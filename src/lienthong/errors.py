@@ -66,3 +66,14 @@ class PluginError(LienthongError):
 
 class AuditError(LienthongError):
     """The audit chain is broken; names the first broken row."""
+
+
+class StoreError(LienthongError):
+    """The database failed under a command: the file is not a lienthong database, is locked,
+    corrupt or unreadable, or the Engine was closed. Names the command and the file; the SQLite
+    error is its ``__cause__``."""
+
+
+class InternalError(LienthongError):
+    """An error lienthong did not expect: a bug to report. Names the command; the original
+    exception, with its traceback, is its ``__cause__``."""

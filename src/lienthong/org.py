@@ -11,6 +11,7 @@ from __future__ import annotations
 import tomllib
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
+from os import PathLike
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -131,6 +132,8 @@ class Organisation:
     @classmethod
     def from_file(cls, path: str | Path) -> Organisation:
         """Load a TOML organisation file; errors name the file and the entry."""
+        if not isinstance(path, str | PathLike):
+            raise OrganisationError(f"an organisation file is a path, not {type(path).__name__}")
         p = Path(path)
         try:
             raw = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -138,12 +141,16 @@ class Organisation:
             raise OrganisationError(f"{p}: no such organisation file") from None
         except tomllib.TOMLDecodeError as e:
             raise OrganisationError(f"{p}: not valid TOML: {e}") from None
+        except (OSError, UnicodeDecodeError) as e:  # a folder, say, or a file not in UTF-8
+            raise OrganisationError(f"{p}: cannot read: {e}") from None
+        except ValueError as e:  # a NUL or a lone surrogate in the path: repr() prints it
+            raise OrganisationError(f"{str(p)!r}: cannot read: {e}") from None
         if "delegations" in raw:  # the other tables are singular; say so rather than ignore it
             raise OrganisationError(
                 f"{p}: [[delegations]]: write [[delegation]], like [[unit]] and [[officer]]"
             )
         units, officers, delegations = [], [], []
-        for i, row in enumerate(raw.get("unit", []), 1):
+        for i, row in enumerate(_tables(raw, "unit", p), 1):
             where = f"{p}: [[unit]] #{i}"
             _require(row, ("code", "name"), where)
             units.append(
@@ -151,12 +158,12 @@ class Organisation:
                     code=str(row["code"]),
                     name=str(row["name"]),
                     parent=str(row.get("parent") or "") or None,
-                    roles=tuple(row.get("roles", ())),
+                    roles=_texts(row, "roles", where),
                     head=str(row.get("head") or "") or None,
-                    deputies=tuple(row.get("deputies", ())),
+                    deputies=_texts(row, "deputies", where),
                 )
             )
-        for i, row in enumerate(raw.get("officer", []), 1):
+        for i, row in enumerate(_tables(raw, "officer", p), 1):
             where = f"{p}: [[officer]] #{i}"
             _require(row, ("id", "name", "unit"), where)
             officers.append(
@@ -167,7 +174,7 @@ class Organisation:
                     title=str(row.get("title", "")),
                 )
             )
-        for i, row in enumerate(raw.get("delegation", []), 1):
+        for i, row in enumerate(_tables(raw, "delegation", p), 1):
             where = f"{p}: [[delegation]] #{i}"
             _require(row, ("from_officer", "to_officer", "unit", "valid_from", "valid_to"), where)
             delegations.append(
@@ -318,3 +325,17 @@ def _require(row: Mapping[str, object], keys: tuple[str, ...], where: str) -> No
     for k in keys:
         if not row.get(k):
             raise OrganisationError(f"{where}: missing {k!r}")
+
+
+def _tables(raw: Mapping[str, object], key: str, p: Path) -> list[Mapping[str, object]]:
+    rows = raw.get(key, [])
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise OrganisationError(f"{p}: {key!r} must be an array of tables ([[{key}]])")
+    return rows
+
+
+def _texts(row: Mapping[str, object], key: str, where: str) -> tuple[str, ...]:
+    value = row.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise OrganisationError(f"{where}: {key!r} must be a list of texts")
+    return tuple(value)

@@ -169,6 +169,8 @@ def load_procedure(
         data, file = source, name or "<bpmn>"
         size = len(data)
     else:
+        if not isinstance(source, str | os.PathLike):
+            raise ProcedureError(f"a BPMN file is a path or bytes, not {type(source).__name__}")
         path = Path(source)
         file = name or str(path)
         try:
@@ -178,6 +180,8 @@ def load_procedure(
                 size = max(len(data), os.fstat(fh.fileno()).st_size)
         except OSError as e:
             raise ProcedureError(f"{file}: cannot read: {e.strerror}") from None
+        except ValueError as e:  # a NUL or a lone surrogate in the path: repr() prints it
+            raise ProcedureError(f"{file!r}: cannot read: {e}") from None
     if size > max_bytes:
         raise ProcedureError(
             f"{file}: the file is {size:,} bytes, more than the limit of {max_bytes:,} bytes "

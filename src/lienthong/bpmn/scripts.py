@@ -215,7 +215,11 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
             )
         self.time_budget = time_budget
         self._limits = _Limits(max_items, max_int_bits)
-        self._globals = {"__builtins__": self._limits.builtins()}
+        builtins = self._limits.builtins()
+        # A script's own KeyboardInterrupt would pass for the operator's Ctrl-C, which
+        # _ScriptEngine lets through; every other BaseException it turns into an error.
+        del builtins["KeyboardInterrupt"]
+        self._globals = {"__builtins__": builtins}
 
     def _timed(self, run: Callable[[], Any], g: dict[str, Any]) -> Any:
         clock = _Clock(self.time_budget)
@@ -270,11 +274,26 @@ class RestrictedEnvironment(BasePythonScriptEngineEnvironment):
 
 
 class _ScriptEngine(PythonScriptEngine):
-    """SpiffWorkflow's script engine, with the reason in a failing condition's message.
+    """SpiffWorkflow's script engine, with the reason in a failing condition's message, and no
+    way for a script to stop the process.
 
     The base class keeps only the type of what a condition raised, so the engine's error would
-    name the dossier and the gateway but not say why (over a budget, a missing name, ...).
+    name the dossier and the gateway but not say why (over a budget, a missing name, ...). It
+    also catches only :class:`Exception`: a script's ``raise SystemExit`` (or GeneratorExit, or
+    BaseException itself) would go through every ``except Exception`` up to the server's main
+    loop and stop it. Such an exception fails the task like any other error; only
+    KeyboardInterrupt passes, as the operator's Ctrl-C (a restricted script cannot raise one).
     """
+
+    def execute(
+        self, task: Any, script: str, external_context: Mapping[str, Any] | None = None
+    ) -> Any:
+        try:
+            return super().execute(task, script, external_context)
+        except (Exception, KeyboardInterrupt):
+            raise
+        except BaseException as e:
+            raise _stopping(task, "the script", e) from None
 
     def evaluate(
         self, task: Any, expression: str, external_context: Mapping[str, Any] | None = None
@@ -290,6 +309,17 @@ class _ScriptEngine(PythonScriptEngine):
                 task=task,
                 exception=e,
             ) from e
+        except KeyboardInterrupt:
+            raise
+        except BaseException as e:
+            raise _stopping(task, f"the expression '{expression}'", e) from None
+
+
+def _stopping(task: Any, what: str, e: BaseException) -> WorkflowTaskException:
+    return WorkflowTaskException(
+        f"{what} raised {type(e).__name__}, which would stop the engine: not allowed in a script",
+        task=task,
+    )
 
 
 def make_script_engine(

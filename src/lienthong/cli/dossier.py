@@ -5,7 +5,6 @@ from __future__ import annotations
 import click
 
 from lienthong.cli.options import db_option, existing_db, org_option
-from lienthong.errors import LienthongError
 
 
 @click.group()
@@ -22,8 +21,6 @@ def dossier_show(code: str, db: str, org: str | None) -> None:
     from lienthong.demo import DEMO_ORG
     from lienthong.engine import Engine
 
-    try:
-        with Engine(existing_db(db), org=org or DEMO_ORG, entry_points=False) as engine:
-            click.echo(engine.control_sheet(code).render())
-    except LienthongError as e:
-        raise click.ClickException(str(e)) from None
+    # A LienthongError is the main group's to print (lienthong.cli.Main).
+    with Engine(existing_db(db), org=org or DEMO_ORG, entry_points=False) as engine:
+        click.echo(engine.control_sheet(code).render())

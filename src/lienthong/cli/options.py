@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sqlite3
 from pathlib import Path
 
 import click
@@ -31,6 +32,31 @@ def org_option(f):  # type: ignore[no-untyped-def]
 
 
 def existing_db(db: str) -> str:
-    if not Path(db).exists():
-        raise click.ClickException(f"{db}: no such database file (run 'lienthong demo' first?)")
+    """``db`` if it is a lienthong database; a one-line error otherwise.
+
+    It is looked at read-only first: an Engine migrates the file it opens, and a command that only
+    reads must not give some other file (an empty one, another program's database) lienthong's
+    tables.
+    """
+    p = Path(db)
+    try:
+        if not p.exists():
+            raise click.ClickException(
+                f"{db}: no such database file (run 'lienthong demo' first?)"
+            )
+        if p.is_dir():
+            raise click.ClickException(f"{db}: a folder, not a database file")
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+    except (OSError, ValueError, sqlite3.Error) as e:  # ValueError: a NUL in the name, say
+        raise click.ClickException(f"{db}: cannot open it ({e})") from None
+    try:
+        found = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
+        ).fetchone()
+    except sqlite3.DatabaseError as e:
+        raise click.ClickException(f"{db}: not a lienthong database ({e})") from None
+    finally:
+        conn.close()
+    if found is None:
+        raise click.ClickException(f"{db}: not a lienthong database (no lienthong tables)")
     return db

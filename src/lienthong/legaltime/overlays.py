@@ -116,6 +116,8 @@ class Overlay:
     @classmethod
     def load(cls, path: str | PathLike[str]) -> Overlay:
         """Read an overlay TOML file; errors name the file and the entry."""
+        if not isinstance(path, str | PathLike):
+            raise CalendarError(f"an overlay file is a path, not {type(path).__name__}")
         p = Path(path)
         try:
             text = p.read_text(encoding="utf-8")
@@ -123,6 +125,8 @@ class Overlay:
             raise CalendarError(f"{p}: calendar overlay file not found") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise CalendarError(f"{p}: cannot read calendar overlay: {exc}") from None
+        except ValueError as exc:  # a NUL or a lone surrogate in the path: repr() prints it
+            raise CalendarError(f"{str(p)!r}: cannot read calendar overlay: {exc}") from None
         return cls.parse(text, origin=str(p))
 
     @classmethod
