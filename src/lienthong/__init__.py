@@ -35,6 +35,8 @@ from lienthong.errors import (
     SlaError,
     StepClosed,
     StepNotFound,
+    StoreBusy,
+    StoreError,
     UnknownProcedure,
 )
 from lienthong.legaltime.calendar import WorkingCalendar
@@ -78,6 +80,8 @@ __all__ = [
     "StepClosed",
     "StepNotFound",
     "StepSpec",
+    "StoreBusy",
+    "StoreError",
     "SystemClock",
     "TickReport",
     "Unit",

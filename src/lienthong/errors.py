@@ -66,3 +66,12 @@ class PluginError(LienthongError):
 
 class AuditError(LienthongError):
     """The audit chain is broken; names the first broken row."""
+
+
+class StoreError(LienthongError):
+    """SQLite failed a command (names the file and SQLite's error); the command was undone."""
+
+
+class StoreBusy(StoreError):
+    """Another connection held the database's write lock for longer than the command would wait
+    (``busy_timeout``); names the file and how long it waited. Nothing was stored: run it again."""
