@@ -159,7 +159,7 @@ class Store:
         try:
             conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as e:
-            raise self._error(e, "starting the command", time.perf_counter() - started) from e
+            raise self._error(e, "this command", time.perf_counter() - started) from e
         try:
             yield self.db
             conn.execute("COMMIT")
@@ -186,9 +186,9 @@ class Store:
         if code is not None and code & 0xFF in _BUSY_CODES:
             if waited is not None:
                 return StoreBusy(
-                    f"{self.where}: the database is locked: waited {waited:.1f} s "
+                    f"{self.where}: the database is locked: {doing} waited {waited:.1f} s "
                     f"(busy_timeout={self.busy_timeout:g} s) for the write lock, which another "
-                    f"connection held all along, before {doing}; nothing was stored. Run the "
+                    "connection held all along, and did not start; nothing was stored. Run the "
                     "command again; if this recurs, find what holds the lock that long (a long "
                     "command, or a transaction left open, in another process or tool) or give "
                     "the Engine a longer busy_timeout."
