@@ -17,6 +17,7 @@ command becomes a :class:`~lienthong.errors.StoreError`; either way the command 
 from __future__ import annotations
 
 import math
+import random
 import sqlite3
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -47,6 +48,8 @@ BUSY_TIMEOUT = 5.0
 #: SQLite's primary result codes for a lock held by another connection (the extended codes,
 #: SQLITE_BUSY_SNAPSHOT and the like, carry one of them in their low byte).
 _BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
+#: Seconds between two tries to take the write lock, at random between these.
+_PAUSE = (0.0005, 0.001)
 
 
 class Store:
@@ -91,13 +94,16 @@ class Store:
             self.db = sqlite_utils.Database(str(path))
         self.path = None if isinstance(path, sqlite_utils.Database) else str(path)
         self.where = self.path or _file_of(self.db.conn)
+        # Nothing else can open a private in-memory database: no lock to wait for.
+        self._shared = self.where not in (":memory:", "")
         self.busy_timeout = float(busy_timeout)
+        self._wait = f"PRAGMA busy_timeout={round(self.busy_timeout * 1000)}"
         self.durability = durability
         self.checkpointer: Checkpointer | None = None
         wal = self.path not in (None, ":memory:", "")
         try:
             # First: switching a new file to WAL takes a lock another process may hold.
-            self.db.execute(f"PRAGMA busy_timeout={round(self.busy_timeout * 1000)}")
+            self.db.execute(self._wait)
             if self.path != ":memory:":
                 self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute(f"PRAGMA synchronous={DURABILITY[durability]}")
@@ -142,11 +148,11 @@ class Store:
     def transaction(self) -> Iterator[sqlite_utils.Database]:
         """All of it is stored, or none of it; nested calls become savepoints.
 
-        The outermost call takes the write lock first (see the module's docstring). SQLite's
-        busy handler retries taking it for ``busy_timeout`` seconds; that is the only retry:
-        once the body has run, it has called plugins (an agency's operation, notifications)
-        that running it again would call twice, so a failure after that is raised, not
-        repeated."""
+        The outermost call takes the write lock first (see the module's docstring), trying
+        again for ``busy_timeout`` seconds while another connection holds it: nothing has run
+        yet, so trying again is always safe. That is the only retry. Once the body has run, it
+        has called plugins (an agency's operation, notifications) that running it again would
+        call twice, so a failure after that is raised, not repeated."""
         conn = self.db.conn
         if conn.in_transaction:
             try:
@@ -155,11 +161,7 @@ class Store:
             except sqlite3.Error as e:
                 raise self._error(e, "a part of this command") from e
             return
-        started = time.perf_counter()
-        try:
-            conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as e:
-            raise self._error(e, "this command", time.perf_counter() - started) from e
+        self._begin(conn)
         try:
             yield self.db
             conn.execute("COMMIT")
@@ -172,6 +174,39 @@ class Store:
         if self.checkpointer is not None:
             self.checkpointer.committed()
 
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        """``BEGIN IMMEDIATE``, asking again every millisecond or so until ``busy_timeout``.
+
+        SQLite's own busy handler would wait too, but it sleeps longer and longer (up to
+        100 ms at a time) and only takes the lock if it is free when it wakes: with a few
+        processes busy, one of them waited over a second while the others took turns
+        (``docs/benchmarks.md``). Short pauses keep the longest wait near the length of a few
+        commands. The connection keeps ``busy_timeout`` for every other statement."""
+        if not self._shared:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        conn.execute("PRAGMA busy_timeout=0")
+        try:
+            started: float | None = None
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.Error as e:
+                    if not _busy(e):
+                        raise self._error(e, "this command") from e
+                    now = time.perf_counter()
+                    if started is None:
+                        started = now
+                    waited = now - started
+                    if waited >= self.busy_timeout:
+                        raise self._error(e, "this command", waited) from e
+                    # At random, so that waiting processes do not wake in step.
+                    pause = random.uniform(*_PAUSE)
+                    time.sleep(min(pause, self.busy_timeout - waited))
+        finally:
+            conn.execute(self._wait)
+
     def _rollback(self) -> None:
         # SQLite may already have ended the transaction (a RAISE(ROLLBACK), a full disk); a
         # ROLLBACK that fails must not hide the error that caused it.
@@ -181,9 +216,8 @@ class Store:
 
     def _error(self, e: sqlite3.Error, doing: str, waited: float | None = None) -> StoreError:
         """The lienthong error for SQLite's ``e``, raised while ``doing``."""
-        code = getattr(e, "sqlite_errorcode", None)
         name = getattr(e, "sqlite_errorname", None) or type(e).__name__
-        if code is not None and code & 0xFF in _BUSY_CODES:
+        if _busy(e):
             if waited is not None:
                 return StoreBusy(
                     f"{self.where}: the database is locked: {doing} waited {waited:.1f} s "
@@ -233,6 +267,12 @@ def savepoint(db: sqlite_utils.Database) -> Iterator[None]:
             conn.execute("RELEASE SAVEPOINT lienthong")
         raise
     conn.execute("RELEASE SAVEPOINT lienthong")
+
+
+def _busy(e: sqlite3.Error) -> bool:
+    """Whether SQLite refused for a lock another connection holds."""
+    code = getattr(e, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in _BUSY_CODES
 
 
 def _file_of(conn: sqlite3.Connection) -> str:
