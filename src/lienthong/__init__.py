@@ -36,6 +36,7 @@ from lienthong.errors import (
     SlaError,
     StepClosed,
     StepNotFound,
+    StoreBusy,
     StoreError,
     UnknownProcedure,
 )
@@ -82,6 +83,7 @@ __all__ = [
     "StepClosed",
     "StepNotFound",
     "StepSpec",
+    "StoreBusy",
     "StoreError",
     "SystemClock",
     "TickReport",

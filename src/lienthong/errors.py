@@ -77,3 +77,8 @@ class StoreError(LienthongError):
 class InternalError(LienthongError):
     """An error lienthong did not expect: a bug to report. Names the command; the original
     exception, with its traceback, is its ``__cause__``."""
+
+
+class StoreBusy(StoreError):
+    """Another connection held the database's write lock for longer than the command would wait
+    (``busy_timeout``); names the file and how long it waited. Nothing was stored: run it again."""

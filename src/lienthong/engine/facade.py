@@ -126,6 +126,8 @@ class Engine:
     :param durability: SQLite ``synchronous`` setting, ``"normal"`` (default, WAL) or ``"full"``.
     :param checkpoints: ``"background"`` (default) or ``"inline"``: who copies the WAL into the
         database file (see :class:`~lienthong.store.Store`).
+    :param busy_timeout: seconds a command waits for the write lock another process holds (5),
+        then :class:`~lienthong.errors.StoreBusy`; ignored when ``db`` is a Store.
     :param supplement_window: working minutes after a unit receives a dossier during which it may
         ask for a supplement (3 working days); a procedure's ``lienthong:supplement-window``
         overrides it for that procedure's sector.
@@ -149,6 +151,7 @@ class Engine:
         script_time_budget: float = 1.0,
         durability: str = "normal",
         checkpoints: str = "background",
+        busy_timeout: float = 5.0,
         supplement_window: int = rules.SUPPLEMENT_WINDOW_MINUTES,
         supplements_per_unit: int = 1,
     ) -> None:
@@ -189,7 +192,12 @@ class Engine:
         self.store = (
             db
             if isinstance(db, Store)
-            else Store(arg.path(db, "db"), durability=durability, checkpoints=checkpoints)
+            else Store(
+                arg.path(db, "db"),
+                durability=durability,
+                checkpoints=checkpoints,
+                busy_timeout=busy_timeout,
+            )
         )
         try:
             self._build(scripts)

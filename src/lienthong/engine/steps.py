@@ -18,7 +18,7 @@ from lienthong.engine.progress import Progress
 from lienthong.engine.services import ServiceSteps
 from lienthong.engine.validation import check_data, document
 from lienthong.engine.workflows import advance
-from lienthong.errors import InvalidData, LienthongError, NotAllowed
+from lienthong.errors import InvalidData, NotAllowed
 from lienthong.legaltime import rules
 from lienthong.legaltime.clock import VN_TZ
 from lienthong.status import Channel, Status
@@ -339,6 +339,5 @@ class StepCommands:
     def _next_code(db: sqlite_utils.Database, unit: str, now: datetime) -> str:
         day = now.astimezone(VN_TZ).strftime("%y%m%d")
         n = tables.next_sequence(db, unit, day)
-        if n > 9999:
-            raise LienthongError(f"unit {unit} received more than 9999 dossiers on {day}")
+        # The decree fixes the parts of the code, not the width: the 10,000th is ...-10000.
         return f"{unit}-{day}-{n:04d}"
