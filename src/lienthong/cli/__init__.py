@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 # The modules, not their commands: a command named like its module would hide the module.
-from lienthong.cli import audit, calendar, demo, dossier, plugins
+from lienthong.cli import audit, calendar, demo, dossier, plugins, work
 
 
 @click.group()
@@ -16,5 +16,6 @@ def main() -> None:
 
 for _command in (demo.demo, audit.audit, dossier.dossier, calendar.calendar, plugins.plugins):
     main.add_command(_command)
+main.add_command(work.work)
 
 __all__ = ["main"]

@@ -1,7 +1,8 @@
 """Where a service step's operation runs: outside every transaction, within a time limit.
 
-On a store with a file, an operation runs in a thread of its own, on a connection of its own to
-the file, while the engine's thread waits for it at most the operation's timeout. No transaction
+On a store with a file, an operation runs in a thread of the engine's own (one, reused: starting a
+thread per call costs more than the call of a local plugin), on a connection of its own to the
+file, while the engine's thread waits for it at most the operation's timeout. No transaction
 is open when the call starts, so an agency that takes 8 seconds to answer holds no lock: other
 commands, in this process or another, commit meanwhile.
 
@@ -12,8 +13,9 @@ A plugin should therefore write after the agency answered, not before: from its 
 write lock is held until the result is recorded.
 
 A thread cannot be killed. A call that runs out of time is *abandoned*: the engine records a
-failure and goes on; the thread runs to its end, and then what it wrote is rolled back, its
-connection closed and its result ignored.
+failure and goes on, with a new thread for the next call; the old thread runs the call to its end,
+and then what it wrote is rolled back, its connection closed and its result ignored, and the
+thread ends.
 
 An in-memory store (nothing else can open it, so nothing can wait for its lock), or a store
 built on a connection whose file lienthong does not know, has no second connection: there the
@@ -23,9 +25,11 @@ its timeout is not enforced.
 
 from __future__ import annotations
 
+import queue
+import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -44,15 +48,56 @@ _PRAGMAS = ("synchronous", "busy_timeout", "foreign_keys", "wal_autocheckpoint",
 
 class OperationDatabase(sqlite_utils.Database):
     """The ``db`` an operation gets on a file store: its first write begins the transaction the
-    result is recorded in (``BEGIN IMMEDIATE``), and nothing it writes commits by itself."""
+    result is recorded in (``BEGIN IMMEDIATE``), and nothing it writes commits by itself.
+
+    sqlite-utils commits on its own what it writes outside a transaction (``atomic()``'s
+    outermost level, ``execute()`` of a write): here a transaction is open by then, so they
+    become part of it. Reads begin nothing, and hold no snapshot.
+    """
+
+    def _begin_for_write(self) -> None:
+        if not self.conn.in_transaction:
+            self.conn.execute("BEGIN IMMEDIATE")
 
     @contextmanager
     def atomic(self) -> Iterator[sqlite_utils.Database]:
-        # sqlite-utils wraps every write in atomic(): its outermost level would COMMIT at once.
-        if not self.conn.in_transaction:
-            self.conn.execute("BEGIN IMMEDIATE")
+        self._begin_for_write()
         with super().atomic():  # inside a transaction: a savepoint
             yield self
+
+    def execute(
+        self, sql: str, parameters: Sequence[Any] | dict[str, Any] | None = None
+    ) -> sqlite3.Cursor:
+        if _writes(sql):
+            self._begin_for_write()
+        return super().execute(sql, parameters)
+
+    def executescript(self, sql: str) -> sqlite3.Cursor:
+        # sqlite3's executescript() would COMMIT first: one statement at a time instead.
+        cursor = self.conn.cursor()
+        buf = ""
+        for line in sql.splitlines(keepends=True):
+            buf += line
+            if sqlite3.complete_statement(buf):
+                cursor = self.execute(buf)
+                buf = ""
+        if buf.strip():
+            cursor = self.execute(buf)
+        return cursor
+
+
+_WRITES = frozenset({"INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER"})
+
+
+def _writes(sql: str) -> bool:
+    """Whether a statement may write (its first keyword; a ``WITH`` that names a write)."""
+    words = re.findall(r"[A-Za-z]+", re.sub(r"--[^\n]*|/\*.*?\*/", " ", sql, flags=re.S))
+    if not words:
+        return False
+    first = words[0].upper()
+    if first == "WITH":
+        return any(w.upper() in _WRITES for w in words)
+    return first in _WRITES
 
 
 class Attempt:
@@ -97,6 +142,7 @@ class Calls:
         self._idle: list[OperationDatabase] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._runner: _Runner | None = None
 
     @property
     def threaded(self) -> bool:
@@ -131,14 +177,20 @@ class Calls:
                     _drop(opdb)  # nobody waits for it: undo its writes, close its connection
                     return
                 box.out = out
-            box.done.set()
+            box.done.release()
 
-        threading.Thread(target=target, name=f"lienthong {what}", daemon=True).start()
-        box.done.wait(timeout)
+        runner = self._runner
+        if runner is None:
+            runner = self._runner = _Runner()
+        runner.jobs.put(target)
+        box.done.acquire(timeout=timeout)
         with box.lock:
             if box.out is None:
                 box.abandoned = True
         if box.out is None:
+            # The thread is stuck in this call: it ends after it; the next call gets another.
+            runner.retire(what)
+            self._runner = None
             raise PluginError(
                 f"{what} did not answer within {timeout:g} s: the call was abandoned (a call "
                 "cannot be stopped: whatever it returns later is ignored)"
@@ -189,6 +241,28 @@ class Calls:
             idle, self._idle = self._idle, []
         for db in idle:
             db.close()
+        if self._runner is not None:
+            self._runner.retire("closed")
+            self._runner = None
+
+
+class _Runner:
+    """The thread operations run in, one call at a time."""
+
+    def __init__(self) -> None:
+        self.jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._loop, name="lienthong operations",
+                                       daemon=True)
+        self.thread.start()
+
+    def _loop(self) -> None:
+        while (job := self.jobs.get()) is not None:
+            job()
+
+    def retire(self, why: str) -> None:
+        """End after the call it is in, if any."""
+        self.thread.name = f"lienthong operations (retired: {why})"
+        self.jobs.put(None)
 
 
 class _Box:
@@ -196,7 +270,10 @@ class _Box:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.done = threading.Event()
+        # Released by the call's thread when it is done: a bare lock is the cheapest hand-over
+        # between two threads (an Event builds a Condition and a waiter lock on every wait).
+        self.done = threading.Lock()
+        self.done.acquire()
         self.out: tuple[Any, BaseException | None] | None = None
         self.abandoned = False
 

@@ -241,6 +241,8 @@ class Progress:
                 "result_class": result,
                 "data": plain_json(dict(data), "data", fields=True),
                 "assignee": step.assignee or officer,
+                # A service step done: nothing is due, nobody holds it.
+                **(_UNSCHEDULED if step.kind == "service" else {}),
             },
         )
         closed = attrs.evolve(
@@ -311,6 +313,10 @@ class Progress:
         if wf.completed:
             ctx.hooks.call("result_returned", dossier=d, db=db, _dossier=d.code)
         return d
+
+
+#: A done service step's scheduling columns.
+_UNSCHEDULED = {"next_attempt_at": None, "leased_by": None, "lease_until": None}
 
 
 def _kpi_class(d: Dossier, resolved: datetime, ctx: Context) -> str | None:

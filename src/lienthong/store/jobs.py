@@ -37,10 +37,12 @@ def due(db: sqlite_utils.Database, now: str, limit: int) -> list[int]:
 
 
 def next_due(db: sqlite_utils.Database) -> str | None:
-    """The earliest instant an open service step falls due (stored text), held or not."""
+    """The earliest instant :func:`due` will return a step (stored text): a held step's
+    instant is the end of its lease."""
     row = db.conn.execute(
-        "SELECT min(next_attempt_at) FROM steps WHERE closed_at IS NULL "
-        "AND next_attempt_at IS NOT NULL"
+        "SELECT min(max(s.next_attempt_at, coalesce(s.lease_until, ''))) FROM steps s "
+        "JOIN dossiers d ON d.code = s.dossier WHERE s.closed_at IS NULL "
+        f"AND s.next_attempt_at IS NOT NULL AND d.status NOT IN ({_PAUSED_SQL})"
     ).fetchone()
     return row[0] if row else None
 
