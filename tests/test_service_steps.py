@@ -571,3 +571,27 @@ def test_what_an_operation_writes_waits_for_its_result(tmp_path):
     attempt.close()
     calls.close()
     store.close()
+
+
+def test_a_dossier_that_keeps_changing_is_left_to_the_worker(make, agency, clock):
+    class Restless(Agency):
+        """Moves the dossier's stored state on during every call (as another engine would)."""
+
+        restless = True
+
+        @hookimpl
+        def perform_operation(self, operation: str, dossier: Any, data: Any, db: Any) -> Any:
+            if self.restless:
+                db.execute("UPDATE dossier_states SET rev = rev + 1 WHERE code = ?",
+                           [dossier.code])
+            return super().perform_operation(operation, dossier, data, db)
+
+    restless = Restless()
+    engine = make(plugins=[restless])
+    code = until_residence(engine, clock)
+    finish_residence(engine, code)
+    police = step_of(engine, code, "record_residence")
+    assert len(events(engine, code, "service_result_discarded")) == 3  # the first and 2 reruns
+    assert (police.status, police.leased_by, police.next_attempt_at) == ("open", None, T0)
+    restless.restless = False
+    assert engine.work(T0).count("done") == 1

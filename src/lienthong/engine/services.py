@@ -199,7 +199,7 @@ class ServiceSteps:
         last opened."""
         outcomes = []
         for n in range(RERUNS + 1):
-            outcome, opened, rerun = self._attempt(step_id, now)
+            outcome, opened, rerun = self._attempt(step_id, now, again=n < RERUNS)
             outcomes.append(outcome)
             if not rerun or n == RERUNS:
                 return outcomes, opened
@@ -207,8 +207,10 @@ class ServiceSteps:
 
     # -- one attempt -------------------------------------------------------------------------
     def _attempt(
-        self, step_id: int, now: datetime | None
+        self, step_id: int, now: datetime | None, *, again: bool = False
     ) -> tuple[ServiceOutcome, list[int], bool]:
+        """One attempt: its outcome, the steps it opened, whether to run it again at once
+        (``again``: the caller would)."""
         ctx = self.ctx
         db = ctx.db
         step = ctx.records.step(db, step_id)
@@ -254,7 +256,8 @@ class ServiceSteps:
             opened = self._record(attempt, step, d, rev, operation)
         except _Discarded as x:
             attempt.close()
-            return self._discarded(step, d, x, now), [], x.rerun
+            rerun = x.rerun and again
+            return self._discarded(step, d, x, now, rerun), [], rerun
         except (LienthongError, sqlite3.Error) as e:
             attempt.close()
             return self._failed(step, d, e, now), [], False
@@ -313,22 +316,25 @@ class ServiceSteps:
         )
 
     def _discarded(
-        self, step: Step, d: Dossier, x: _Discarded, now: datetime | None
+        self, step: Step, d: Dossier, x: _Discarded, now: datetime | None, rerun: bool
     ) -> ServiceOutcome:
         ctx = self.ctx
         ctx.pending_services = []
         at = now or ctx.clock.now()
-        note = f"{x.reason}: result discarded" + (", the step runs again" if x.rerun else "")
+        note = f"{x.reason}: result discarded" + (
+            ", the step runs again" if x.rerun else ""
+        )
         with ctx.command(d.code) as db:
             cur = ctx.records.step(db, step.id)
             if cur is not None and cur.is_open and cur.leased_by == self.worker_id:
-                # Due again at once; held on to if this engine runs it again right away.
+                # Due again at once; held on to if this engine runs it again right away, else
+                # any worker's (a paused dossier's step waits in the queue until it resumes).
                 jobs.reschedule(
                     db,
                     step.id,
                     iso(at),
-                    worker=self.worker_id if x.rerun else None,
-                    lease_until=iso(at + self.lease) if x.rerun else None,
+                    worker=self.worker_id if rerun else None,
+                    lease_until=iso(at + self.lease) if rerun else None,
                 )
             ctx.audit(
                 db,
