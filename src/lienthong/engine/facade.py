@@ -11,10 +11,12 @@ a reader finds by name — :mod:`~lienthong.engine.steps` (reception and steps),
 obligations, the apology), :mod:`~lienthong.engine.tick` (the SLA timers) — over a shared
 :class:`~lienthong.engine.context.Context`.
 
-Service tasks are the exception that proves the rule: a service step runs its plugin operation
-under a savepoint of its own, so that an outside system being down never undoes an officer's work.
-A failed service step stays open, its failure is in the audit, and :meth:`Engine.retry` runs it
-again.
+Service tasks are the exception that proves the rule: a service step's plugin operation (a call
+to another agency's system) runs after the command that made it ready has committed, outside any
+transaction, and its result is recorded in a short transaction of its own
+(:mod:`~lienthong.engine.services`), so that an outside system being slow or down never holds the
+database nor undoes an officer's work. A failed service step stays open, its failure is on the
+step and in the audit, and a worker (:meth:`Engine.work`) or :meth:`Engine.retry` runs it again.
 
 Every error a public method raises is a :class:`~lienthong.errors.LienthongError`, in two layers.
 The facade checks the *shape* of what a caller hands in before a command starts (codes, ids and
@@ -47,6 +49,7 @@ from lienthong.engine.progress import Progress
 from lienthong.engine.services import ServiceSteps
 from lienthong.engine.steps import StepCommands
 from lienthong.engine.tick import TickCommands, TickReport
+from lienthong.engine.worker import Worker, WorkReport
 from lienthong.engine.workflows import Workflows
 from lienthong.errors import (
     InternalError,
@@ -132,6 +135,14 @@ class Engine:
         ask for a supplement (3 working days); a procedure's ``lienthong:supplement-window``
         overrides it for that procedure's sector.
     :param supplements_per_unit: supplement requests allowed per unit per dossier (1).
+    :param services: ``"inline"`` (default): the service steps a command opens run right after
+        it commits, before it returns; ``"worker"``: only :meth:`work` (``lienthong work``)
+        runs them.
+    :param service_timeout: seconds a service operation may take (30) before it is abandoned
+        and counted as a failed attempt; ``service_timeouts`` maps an operation to its own.
+    :param service_attempts: attempts of a service step before it waits for :meth:`retry` or
+        :meth:`correct_data` (8); ``service_backoff``: seconds before the first retry (60),
+        doubling each time, up to an hour.
 
     The class is over 400 lines because it is the public API: one method per command, with its
     documentation and the checks of its arguments' shape; the work is in the command groups.
@@ -154,6 +165,11 @@ class Engine:
         busy_timeout: float = 5.0,
         supplement_window: int = rules.SUPPLEMENT_WINDOW_MINUTES,
         supplements_per_unit: int = 1,
+        services: str = "inline",
+        service_timeout: float = 30.0,
+        service_timeouts: Mapping[str, float] | None = None,
+        service_attempts: int = 8,
+        service_backoff: float = 60.0,
     ) -> None:
         self._file = db.path if isinstance(db, Store) else arg.path(db, "db")
         if not isinstance(org, Organisation):
@@ -162,7 +178,12 @@ class Engine:
             clock=clock,
             calendar=calendar,
             plugins=plugins,
-            texts={"scripts": scripts, "durability": durability, "checkpoints": checkpoints},
+            texts={
+                "scripts": scripts,
+                "durability": durability,
+                "checkpoints": checkpoints,
+                "services": services,
+            },
             script_time_budget=script_time_budget,
             counts={
                 "supplement_window": supplement_window,
@@ -199,14 +220,21 @@ class Engine:
                 busy_timeout=busy_timeout,
             )
         )
+        services_options = {
+            "mode": services,
+            "timeout": service_timeout,
+            "timeouts": service_timeouts,
+            "attempts": service_attempts,
+            "backoff": service_backoff,
+        }
         try:
-            self._build(scripts)
+            self._build(scripts, services_options)
         except BaseException:
             if not isinstance(db, Store):  # a half-built Engine must not leave its file open
                 self.store.close()
             raise
 
-    def _build(self, scripts: str) -> None:
+    def _build(self, scripts: str, services_options: Mapping[str, Any]) -> None:
         """The parts that stand on the store: procedures, the context, the command groups."""
         self.db: sqlite_utils.Database = self.store.db
         self._procedures = Procedures(
@@ -227,9 +255,10 @@ class Engine:
             supplements_per_unit=self.supplements_per_unit,
         )
         progress = Progress(self._ctx)
-        services = ServiceSteps(self._ctx, progress)
-        self._steps = StepCommands(self._ctx, progress, services)
-        self._services = services
+        service_steps = ServiceSteps(self._ctx, progress, **services_options)
+        self._steps = StepCommands(self._ctx, progress, service_steps)
+        self._services = service_steps
+        self._worker = Worker(service_steps)
         self._legal = LegalTimeCommands(self._ctx, progress)
         self._tick = TickCommands(self._ctx, progress)
         for folder in self.hooks.call("procedure_dirs"):
@@ -362,10 +391,42 @@ class Engine:
         )
 
     @_guarded
-    def retry(self, dossier: str, step_id: int) -> Dossier:
-        """Run a failed service step again. Raises :class:`PluginError` if it fails again (the
-        new failure is recorded); on success the dossier moves on."""
-        return self._services.retry(dossier, self._step_id(dossier, step_id))
+    def retry(
+        self, dossier: str, step_id: int, data: Mapping[str, Any] | None = None
+    ) -> Dossier:
+        """Run a service step now, failed or not, however many attempts it had.
+
+        ``data`` corrects the operation's input: its fields override the workflow data the
+        step's operation gets, from now on (an audited ``data_corrected`` row). Raises
+        :class:`PluginError` if the attempt fails (the failure is recorded on the step),
+        :class:`NotAllowed` if a worker is running it; on success the dossier moves on.
+        """
+        return self._services.retry(dossier, self._step_id(dossier, step_id), data)
+
+    @_guarded
+    def correct_data(
+        self, dossier: str, *, officer: str, data: Mapping[str, Any], reason: str
+    ) -> Dossier:
+        """Correct an open dossier's workflow data (an audited ``data_corrected`` row naming
+        the officer and the reason): the fields of ``data`` override those the open steps and
+        every later step see. The dossier's open service steps run again with it (now, or by
+        a worker). The officer works at the receiving unit or at a unit with an open step, or
+        heads one above; ``data`` is plain data with identifier field names (InvalidData)."""
+        return self._services.correct_data(
+            arg.text(dossier, "dossier"),
+            officer=arg.text(officer, "officer"),
+            data=data,
+            reason=arg.text(reason, "reason"),
+        )
+
+    @_guarded
+    def work(self, now: datetime | None = None, *, limit: int = 100) -> WorkReport:
+        """One pass of a service worker: run the service steps due by ``now`` (default: the
+        clock) — opened for a worker, waiting for a retry, or left by a runner whose lease ran
+        out — each under this engine's lease, so that several workers never run one step at
+        once. ``lienthong work`` calls it in a loop."""
+        arg.number(limit, "limit", integer=True)
+        return self._worker.run_once(None if now is None else arg.instant(now, "now"), limit=limit)
 
     # -- legal time ----------------------------------------------------------------------------
     @_guarded
@@ -511,6 +572,7 @@ class Engine:
     def close(self) -> None:
         """Close the store."""
         self._ctx.workflows.clear()
+        self._services.close()
         self.store.close()
 
     def _step_id(self, dossier: object, step_id: object) -> int:

@@ -7,7 +7,7 @@ a supplement's expiry) goes through :class:`Progress`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -32,6 +32,9 @@ class Progress:
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
+        #: A new service step's scheduling columns (when it is due, who holds it), set by
+        #: :class:`~lienthong.engine.services.ServiceSteps`.
+        self.service_fields: Callable[[datetime], Mapping[str, Any]] | None = None
 
     def set(self, db: sqlite_utils.Database, d: Dossier, **values: Any) -> Dossier:
         """Store changes to a dossier's row and return the record with them applied."""
@@ -137,6 +140,8 @@ class Progress:
             "next_escalation_at": iso(due),
             "data": None,
         }
+        if spec.kind == "service" and self.service_fields is not None:
+            row.update(self.service_fields(now))
         step_id = tables.insert_step(db, row)
         if spec.kind == "service":
             ctx.pending_services.append(step_id)
@@ -236,6 +241,8 @@ class Progress:
                 "result_class": result,
                 "data": plain_json(dict(data), "data", fields=True),
                 "assignee": step.assignee or officer,
+                # A service step done: nothing is due, nobody holds it.
+                **(_UNSCHEDULED if step.kind == "service" else {}),
             },
         )
         closed = attrs.evolve(
@@ -306,6 +313,10 @@ class Progress:
         if wf.completed:
             ctx.hooks.call("result_returned", dossier=d, db=db, _dossier=d.code)
         return d
+
+
+#: A done service step's scheduling columns.
+_UNSCHEDULED = {"next_attempt_at": None, "leased_by": None, "lease_until": None}
 
 
 def _kpi_class(d: Dossier, resolved: datetime, ctx: Context) -> str | None:

@@ -157,7 +157,8 @@ class StepCommands:
             ctx.workflows.save(db, code, wf)
             dossier = ctx.dossier(db, code)
             ctx.hooks.call("dossier_received", dossier=dossier, db=db, _dossier=code)
-            return self.services.run(db, dossier)[0]
+        # Committed: now the service steps it opened run, outside the transaction.
+        return self.services.after_command(dossier)
 
     def claim(self, dossier: str, step_id: int, officer: str) -> Step:
         """See :meth:`lienthong.engine.Engine.claim`."""
@@ -210,7 +211,8 @@ class StepCommands:
                     f"{', '.join(missing)}"
                 )
             d = self.progress.finish_step(db, proc, d, step, officer, data)
-            return self.services.run(db, d)[0]
+        # Committed: the officer's work stands whatever the service steps it opened come to.
+        return self.services.after_command(d)
 
     def return_result(
         self, dossier: str, officer: str, data: Mapping[str, Any] | None = None

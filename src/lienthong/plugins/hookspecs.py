@@ -102,9 +102,12 @@ def perform_operation(
 ) -> Mapping[str, Any] | None:
     """Perform a BPMN service task's named operation.
 
-    Called when a service task's step runs, in its own transaction. ``data`` is the workflow data
-    so far. Return a mapping merged into the workflow data and kept on the step (it becomes the
-    step's result), or ``None`` if this plugin does not perform ``operation``. Decides.
+    Called after the command that made the step ready has committed, with no transaction open, in
+    a thread of its own and within a timeout. ``data`` is a copy of the workflow data so far;
+    ``db`` a connection of the operation's own, whose first write begins the transaction its
+    result is recorded in (docs/plugins.md). Return a mapping merged into the workflow data and
+    kept on the step (it becomes the step's result), or ``None`` if this plugin does not perform
+    ``operation``. Decides.
     """
 
 

@@ -122,6 +122,12 @@ class Step:
     escalation_level: int = 0
     escalated_to: str | None = None
     next_escalation_at: datetime | None = None
+    #: A service step: when it is due to run (its first attempt or the next retry); ``None``
+    #: once no automatic attempt is left (``Engine.retry`` or ``Engine.correct_data`` then).
+    next_attempt_at: datetime | None = None
+    #: A service step: who runs it (an engine or a worker) and until when.
+    leased_by: str | None = None
+    lease_until: datetime | None = None
 
     @property
     def is_open(self) -> bool:
@@ -157,4 +163,7 @@ class Step:
             escalation_level=r.get("escalation_level") or 0,
             escalated_to=r.get("escalated_to"),
             next_escalation_at=parse_instant(r.get("next_escalation_at")),
+            next_attempt_at=parse_instant(r.get("next_attempt_at")),
+            leased_by=r.get("leased_by"),
+            lease_until=parse_instant(r.get("lease_until")),
         )

@@ -141,7 +141,29 @@ def _m002_lean_step_indexes(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m003_service_jobs(db: sqlite_utils.Database) -> None:
+    """Service steps run outside the command that opened them, by the engine right after it or
+    by a worker (``lienthong work``): ``steps.next_attempt_at`` is when an open service step is
+    due to run (its first attempt or the next retry; NULL once no automatic attempt is left),
+    ``lease_until`` and ``leased_by`` who runs it and until when (a dead worker's lease expires).
+    The partial index holds only the open service steps, so a worker's poll reads none of the
+    other steps. The open service steps of an older store fall due at once.
+    """
+    _run_script(
+        db,
+        """
+        ALTER TABLE steps ADD COLUMN next_attempt_at TEXT;
+        ALTER TABLE steps ADD COLUMN lease_until TEXT;
+        ALTER TABLE steps ADD COLUMN leased_by TEXT;
+        CREATE INDEX steps_service_due ON steps(next_attempt_at)
+            WHERE closed_at IS NULL AND next_attempt_at IS NOT NULL;
+        UPDATE steps SET next_attempt_at = opened_at WHERE kind = 'service' AND closed_at IS NULL;
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_lean_step_indexes", _m002_lean_step_indexes),
+    ("003_service_jobs", _m003_service_jobs),
 ]

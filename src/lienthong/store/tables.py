@@ -216,14 +216,6 @@ def cancel_open_steps(db: sqlite_utils.Database, code: str, at: str | None) -> N
     )
 
 
-def record_failure(db: sqlite_utils.Database, step_id: int, error: str) -> None:
-    """A service step's attempt failed: count it and keep the error."""
-    db.conn.execute(
-        "UPDATE steps SET attempts = attempts + 1, last_error = ?, status = 'failed' WHERE id = ?",
-        [error, step_id],
-    )
-
-
 def first_opened_at(db: sqlite_utils.Database, code: str, unit: str) -> str | None:
     """When the unit's first step of the dossier opened (stored text): when it received it."""
     row = db.conn.execute(

@@ -1,0 +1,88 @@
+"""``lienthong work``: the service worker, a long-running command beside ``lienthong tick``."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+import click
+
+from lienthong.cli.options import db_option, existing_db, org_option
+from lienthong.errors import LienthongError
+
+
+@click.command()
+@db_option
+@org_option
+@click.option("--once", is_flag=True, help="One pass over what is due, then exit.")
+@click.option(
+    "--max-seconds",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Stop after this many seconds (default: run until interrupted).",
+)
+@click.option(
+    "--poll",
+    type=click.FloatRange(min=0.01),
+    default=5.0,
+    show_default=True,
+    help="Seconds between two looks at the queue when nothing is due sooner.",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="Service steps one pass takes on at most.",
+)
+def work(
+    db: str, org: str | None, once: bool, max_seconds: float | None, poll: float, limit: int
+) -> None:
+    """Run the service steps that are due: calls to other agencies' systems, first attempts
+    left to a worker and retries after a failure, each under a lease so that several workers
+    (on several machines sharing the store) never run one step twice.
+
+    The operations are performed by the plugins installed (entry points; LIENTHONG_PLUGINS
+    chooses among them). Each step run prints one line.
+    """
+    from lienthong.demo import DEMO_ORG
+    from lienthong.engine import Engine
+
+    # The loop's own timing is wall time on this machine (how long to run, how long to wait),
+    # not legal time: the engine's clock decides what is due.
+    stop = None if max_seconds is None else time.monotonic() + max_seconds
+    try:
+        with Engine(existing_db(db), org=org or DEMO_ORG, services="worker") as engine:
+            done = failed = 0
+            try:
+                while True:
+                    report = engine.work(limit=limit)
+                    for o in report.outcomes:
+                        line = f"{o.outcome:9} {o.dossier} step {o.step_id}"
+                        if o.error:
+                            line += f": {o.error}"
+                        if o.outcome == "failed":
+                            line += f" (next attempt: {_at(o.next_attempt_at)})"
+                        click.echo(line)
+                    done += report.count("done")
+                    failed += report.count("failed")
+                    left = None if stop is None else stop - time.monotonic()
+                    if once or (left is not None and left <= 0):
+                        break
+                    if report.outcomes and len(report.outcomes) >= limit:
+                        continue  # more may be waiting: no pause
+                    wait = poll
+                    if report.next_due is not None:
+                        wait = min(wait, max(0.0, (report.next_due - report.at).total_seconds()))
+                    if left is not None:
+                        wait = min(wait, left)
+                    time.sleep(max(wait, 0.05))  # never a busy loop
+            except KeyboardInterrupt:
+                pass
+            click.echo(f"{done} done, {failed} failed")
+    except LienthongError as e:
+        raise click.ClickException(str(e)) from None
+
+
+def _at(t: datetime | None) -> str:
+    return t.isoformat(timespec="seconds") if t else "none automatic: use retry"
