@@ -595,3 +595,45 @@ def test_a_dossier_that_keeps_changing_is_left_to_the_worker(make, agency, clock
     assert (police.status, police.leased_by, police.next_attempt_at) == ("open", None, T0)
     restless.restless = False
     assert engine.work(T0).count("done") == 1
+
+
+class LockingAgency(Agency):
+    """The police's call fails while another process holds the write lock (``holder``)."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+        self.holder: list[Any] = []
+
+    @hookimpl
+    def perform_operation(self, operation: str, dossier: Any, data: Any, db: Any) -> Any:
+        if operation == POLICE_OP:
+            import sqlite3
+
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            conn.execute("BEGIN IMMEDIATE")
+            self.holder.append(conn)
+            raise ConnectionError("the agency's system does not answer")
+        return super().perform_operation(operation, dossier, data, db)
+
+
+def test_a_failure_the_busy_store_cannot_record_leaves_the_step_to_its_lease(
+    make, clock, tmp_path
+):
+    # The failure cannot be recorded (StoreBusy), and the officer's committed work must not
+    # fail for it: the step stays leased, and runs again when the lease ends.
+    locking = LockingAgency(str(tmp_path / "lienthong.db"))
+    engine = make(plugins=[locking], busy_timeout=0.05)
+    assert engine.store.path == locking.path
+    code = until_residence(engine, clock)
+    try:
+        d = finish_residence(engine, code)
+    finally:
+        for conn in locking.holder:
+            conn.rollback()
+            conn.close()
+    assert locking.holder, "the operation did not run"
+    assert d.code == code
+    assert step_of(engine, code, "register_residence").status == "done"
+    police = step_of(engine, code, "record_residence")
+    assert police.is_open and police.attempts == 0 and police.leased_by is not None

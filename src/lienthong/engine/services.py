@@ -42,7 +42,7 @@ from lienthong.engine.calls import Attempt, Calls
 from lienthong.engine.context import Context, iso
 from lienthong.engine.progress import Progress
 from lienthong.engine.validation import check_data
-from lienthong.errors import InvalidData, LienthongError, NotAllowed, PluginError
+from lienthong.errors import InvalidData, LienthongError, NotAllowed, PluginError, StoreError
 from lienthong.store import jobs, tables
 from lienthong.store.due import PAUSED
 from lienthong.store.records import Dossier, Step
@@ -374,7 +374,7 @@ class ServiceSteps:
                     note=error,
                     data={"attempts": n, "next_attempt_at": iso(retry_at)},
                 )
-        except sqlite3.OperationalError as db_error:
+        except (StoreError, sqlite3.OperationalError) as db_error:
             # The store is too busy even for that: the lease runs out, and a worker runs the
             # step again then. The officer's command has committed; it must not fail now.
             error += f" (not recorded: {db_error}; the step runs again when its lease ends)"
