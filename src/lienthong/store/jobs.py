@@ -10,8 +10,6 @@ which sorts as time does. Every function takes the connection of the caller's tr
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import sqlite_utils
 
 from lienthong.store.due import PAUSED
@@ -121,19 +119,3 @@ def record_failure(
         "next_attempt_at = ?, leased_by = NULL, lease_until = NULL WHERE id = ?",
         [error, next_attempt_at, step_id],
     )
-
-
-def held_by(db: sqlite_utils.Database, step_ids: Sequence[int], worker: str) -> list[int]:
-    """Those of ``step_ids`` that are open and held by ``worker``, in the order given."""
-    if not step_ids:
-        return []
-    marks = ",".join("?" * len(step_ids))
-    held = {
-        r[0]
-        for r in db.conn.execute(
-            f"SELECT id FROM steps WHERE id IN ({marks}) AND closed_at IS NULL "
-            "AND leased_by = ?",
-            [*step_ids, worker],
-        )
-    }
-    return [i for i in step_ids if i in held]
