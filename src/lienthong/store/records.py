@@ -54,6 +54,15 @@ class Dossier:
     paused_minutes: int = 0
     kpi_waiting_minutes: int = 0
     kpi_class: str | None = None
+    #: Working minutes past the first appointment when resolved (0 in time; None unresolved).
+    late_minutes: int | None = None
+    #: The legal latest instant for the apology, kept after it is issued.
+    apology_required_at: datetime | None = None
+    #: The unit and officer that issued the apology, and whether it came after
+    #: ``apology_required_at``.
+    apology_unit: str | None = None
+    apology_by: str | None = None
+    apology_late: bool = False
 
     @property
     def is_closed(self) -> bool:
@@ -90,6 +99,11 @@ class Dossier:
             paused_minutes=r.get("paused_minutes") or 0,
             kpi_waiting_minutes=r.get("kpi_waiting_minutes") or 0,
             kpi_class=r.get("kpi_class"),
+            late_minutes=r.get("late_minutes"),
+            apology_required_at=parse_instant(r.get("apology_required_at")),
+            apology_unit=r.get("apology_unit"),
+            apology_by=r.get("apology_by"),
+            apology_late=bool(r.get("apology_late")),
         )
 
 
@@ -128,6 +142,12 @@ class Step:
     #: A service step: who runs it (an engine or a worker) and until when.
     leased_by: str | None = None
     lease_until: datetime | None = None
+    #: When the step first went overdue (the due instant it missed); never cleared.
+    first_overdue_at: datetime | None = None
+    #: Working minutes past its due instant when it closed (0 in time; None while open).
+    late_minutes: int | None = None
+    #: It opened already at or past its due instant (lateness it received, not made).
+    arrived_late: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -166,4 +186,7 @@ class Step:
             next_attempt_at=parse_instant(r.get("next_attempt_at")),
             leased_by=r.get("leased_by"),
             lease_until=parse_instant(r.get("lease_until")),
+            first_overdue_at=parse_instant(r.get("first_overdue_at")),
+            late_minutes=r.get("late_minutes"),
+            arrived_late=bool(r.get("arrived_late")),
         )

@@ -162,8 +162,48 @@ def _m003_service_jobs(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m005_accountability_facts(db: sqlite_utils.Database) -> None:
+    """Facts about lateness that no later command rewrites (the accountability issue).
+
+    A supplement request restarts a step's clock and resets its escalation level, so lateness
+    cannot be read back from ``due_at`` and ``escalation_level``; these columns keep it:
+
+    - ``steps.first_overdue_at``: the instant the step first went overdue (the due instant it
+      missed); set once, never cleared.
+    - ``steps.late_minutes``: working minutes past its due instant when the step closed (0 when
+      it closed in time; NULL while open or for a step with no due instant).
+    - ``steps.arrived_late``: 1 when the step opened already at or past its due instant (a
+      hand-back that reached the unit late), so the unit is not charged for lateness it received.
+    - ``dossiers.late_minutes``: working minutes past the first appointment (the one no apology
+      moved) when the dossier was resolved; 0 in time, NULL while unresolved.
+    - ``dossiers.apology_required_at``: the legal latest instant for the apology (one working day
+      before the appointment), kept after the apology is issued; ``apology_unit`` and
+      ``apology_by``: who issued it; ``apology_late``: 1 when it was issued after that instant.
+    - ``dossier_faults``: for a dossier that went late, each unit whose own steps made it late
+      and by how many working minutes.
+    """
+    _run_script(
+        db,
+        """
+        ALTER TABLE steps ADD COLUMN first_overdue_at TEXT;
+        ALTER TABLE steps ADD COLUMN late_minutes INTEGER;
+        ALTER TABLE steps ADD COLUMN arrived_late INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE dossiers ADD COLUMN late_minutes INTEGER;
+        ALTER TABLE dossiers ADD COLUMN apology_required_at TEXT;
+        ALTER TABLE dossiers ADD COLUMN apology_unit TEXT;
+        ALTER TABLE dossiers ADD COLUMN apology_by TEXT;
+        ALTER TABLE dossiers ADD COLUMN apology_late INTEGER NOT NULL DEFAULT 0;
+        CREATE TABLE dossier_faults (
+            dossier TEXT NOT NULL REFERENCES dossiers(code), unit TEXT NOT NULL,
+            minutes INTEGER NOT NULL, PRIMARY KEY (dossier, unit)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_lean_step_indexes", _m002_lean_step_indexes),
     ("003_service_jobs", _m003_service_jobs),
+    ("005_accountability_facts", _m005_accountability_facts),
 ]
