@@ -151,7 +151,7 @@ def test_an_unexpected_error_is_one_line_calling_it_a_bug(
         raise RuntimeError("the unforeseen")
 
     # Inside a guarded method: the Engine makes it an InternalError, the command one line.
-    monkeypatch.setattr("lienthong.engine.facade.control_sheet", broken)
+    monkeypatch.setattr("lienthong.engine.queries.control_sheet", broken)
     line = fails("dossier", "show", "X", "--db", files["real"])
     assert "unexpected RuntimeError: the unforeseen" in line
     assert "a bug in lienthong" in line and "LIENTHONG_DEBUG=1" in line

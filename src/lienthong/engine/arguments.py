@@ -57,9 +57,7 @@ def text(value: object, name: str) -> str:
     if type(value) is str and value.isascii():
         return value
     if not isinstance(value, str):
-        raise InvalidData(
-            f"{name}: expected text (str), got {type(value).__name__} {shown(value)}"
-        )
+        raise InvalidData(f"{name}: expected text (str), got {type(value).__name__} {shown(value)}")
     try:
         value.encode("utf-8")
     except UnicodeEncodeError as e:
@@ -127,8 +125,7 @@ def channel(value: object) -> Channel | int:
 def instant(value: object, name: str) -> datetime:
     if not isinstance(value, datetime):
         raise InvalidData(
-            f"{name}: expected a timezone-aware datetime, got {type(value).__name__} "
-            f"{shown(value)}"
+            f"{name}: expected a timezone-aware datetime, got {type(value).__name__} {shown(value)}"
         )
     if value.tzinfo is None or value.utcoffset() is None:
         raise InvalidData(f"{name}: {value.isoformat()} is naive: give a timezone-aware instant")

@@ -42,8 +42,13 @@ from lienthong.store.sqlite import Store
 #: a few serve a burst of retries).
 POOL_SIZE = 4
 #: Connection settings an operation's connection copies from the store's own.
-_PRAGMAS = ("synchronous", "busy_timeout", "foreign_keys", "wal_autocheckpoint",
-            "journal_size_limit")
+_PRAGMAS = (
+    "synchronous",
+    "busy_timeout",
+    "foreign_keys",
+    "wal_autocheckpoint",
+    "journal_size_limit",
+)
 
 
 class OperationDatabase(sqlite_utils.Database):
@@ -251,8 +256,7 @@ class _Runner:
 
     def __init__(self) -> None:
         self.jobs: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self.thread = threading.Thread(target=self._loop, name="lienthong operations",
-                                       daemon=True)
+        self.thread = threading.Thread(target=self._loop, name="lienthong operations", daemon=True)
         self.thread.start()
 
     def _loop(self) -> None:

@@ -30,12 +30,10 @@ to report, with the original as its ``__cause__``.
 
 from __future__ import annotations
 
-import functools
-import sqlite3
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 import sqlite_utils
 
@@ -43,77 +41,30 @@ from lienthong.bpmn.procedures import Procedure
 from lienthong.bpmn.scripts import make_script_engine
 from lienthong.engine import arguments as arg
 from lienthong.engine.context import Context, iso
+from lienthong.engine.guard import guarded as _guarded
 from lienthong.engine.legal import LegalTimeCommands
 from lienthong.engine.procedures import Procedures
 from lienthong.engine.progress import Progress
+from lienthong.engine.queries import Queries
 from lienthong.engine.services import ServiceSteps
 from lienthong.engine.steps import StepCommands
 from lienthong.engine.tick import TickCommands, TickReport
 from lienthong.engine.worker import Worker, WorkReport
 from lienthong.engine.workflows import Workflows
 from lienthong.errors import (
-    InternalError,
-    InvalidData,
-    LienthongError,
     ProcedureError,
-    StepNotFound,
-    StoreError,
 )
 from lienthong.legaltime import rules
 from lienthong.legaltime.calendar import Overlay, WorkingCalendar
 from lienthong.legaltime.clock import Clock, SystemClock
 from lienthong.org import Officer, Organisation, Unit
 from lienthong.plugins.manager import HookCaller, make_plugin_manager
-from lienthong.reports.sheet import ControlSheet, control_sheet
-from lienthong.status import Channel, Status
-from lienthong.store import audit
+from lienthong.status import Channel
 from lienthong.store.records import Dossier, Step
 from lienthong.store.sqlite import Store
 
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
 
-
-def _guarded(fn: Callable[_P, _R]) -> Callable[_P, _R]:
-    """The last line of defence of a public method: whatever escaped the checks is a
-    :class:`LienthongError` when it reaches the caller.
-
-    A :class:`sqlite3.Error` is the store failing under the command (not a database, locked,
-    corrupt, closed): :class:`StoreError` naming the command and the file. Any other
-    :class:`Exception` is a case lienthong did not foresee, so a bug: :class:`InternalError`, with
-    the original and its traceback as ``__cause__``. What is not an :class:`Exception`
-    (KeyboardInterrupt, SystemExit) passes: it is the process being stopped, not a command
-    failing; so does :class:`MemoryError`, the machine's state rather than the command's.
-
-    A wrapper, not a ``try`` in every method: one place says what a caller may receive. It costs
-    about 0.3 µs a call, against the hundreds of µs a command takes (measured with
-    ``bench/handoffs.py``: no change beyond the noise). The command groups themselves are not
-    wrapped, so the hot path inside a command pays nothing.
-    """
-    command = "Engine()" if fn.__name__ == "__init__" else f"{fn.__name__}()"
-
-    @functools.wraps(fn)
-    def run(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        try:
-            return fn(*args, **kwargs)
-        except (LienthongError, MemoryError):
-            raise
-        except sqlite3.Error as e:
-            where = getattr(args[0], "_file", None) or "?"
-            raise StoreError(arg.printable(f"{command}: the store {where}: {e}")) from e
-        except Exception as e:
-            raise InternalError(
-                arg.printable(
-                    f"{command}: unexpected {type(e).__name__}: {arg.brief(str(e))} (a bug in "
-                    "lienthong: please report it with this error's __cause__ and traceback)"
-                )
-            ) from e
-
-    run.__lienthong_guarded__ = True  # type: ignore[attr-defined]
-    return run
-
-
-class Engine:
+class Engine(Queries):
     """Runs dossiers of loaded procedures for one organisation, on one store.
 
     :param db: a path to the SQLite file, ``":memory:"``, or a :class:`~lienthong.store.Store`.
@@ -299,17 +250,6 @@ class Engine:
         return self._procedures.load_folder(path)
 
     @_guarded
-    def procedure(self, code_or_version: str) -> Procedure:
-        """The current version of a procedure by code, or an exact version by its hash."""
-        return self._procedures.get(arg.text(code_or_version, "code_or_version"))
-
-    @_guarded
-    def procedures(self) -> list[Procedure]:
-        """The current version of every loaded procedure."""
-        return self._procedures.all_current()
-
-    # -- reception and steps -------------------------------------------------------------------
-    @_guarded
     def receive(
         self,
         procedure: str,
@@ -391,9 +331,7 @@ class Engine:
         )
 
     @_guarded
-    def retry(
-        self, dossier: str, step_id: int, data: Mapping[str, Any] | None = None
-    ) -> Dossier:
+    def retry(self, dossier: str, step_id: int, data: Mapping[str, Any] | None = None) -> Dossier:
         """Run a service step now, failed or not, however many attempts it had.
 
         ``data`` corrects the operation's input: its fields override the workflow data the
@@ -501,94 +439,12 @@ class Engine:
         """
         return self._tick.tick(None if now is None else arg.instant(now, "now"))
 
-    # -- queries -------------------------------------------------------------------------------
-    @_guarded
-    def dossier(self, code: str) -> Dossier:
-        """The dossier with that code."""
-        return self._ctx.records.dossier(self.db, arg.text(code, "code"))
-
-    @_guarded
-    def dossiers(self, *, status: Status | None = None) -> list[Dossier]:
-        """All dossiers, or those with one status, in code order."""
-        if status is None:
-            return self._ctx.records.dossiers(self.db)
-        try:
-            wanted = Status(status)
-        except (ValueError, TypeError):
-            raise InvalidData(f"status: {arg.shown(status)} is not a dossier status") from None
-        return self._ctx.records.dossiers(self.db, int(wanted))
-
-    @_guarded
-    def steps(self, dossier: str) -> list[Step]:
-        """Every step of a dossier, open and closed, in the order they opened."""
-        self._ctx.records.dossier(self.db, arg.text(dossier, "dossier"))
-        return self._ctx.records.steps_of(self.db, dossier)
-
-    @_guarded
-    def step(self, dossier: str, step_id: int) -> Step:
-        """One step of a dossier."""
-        step_id = self._step_id(dossier, step_id)
-        return self._ctx.step_of(self.db, dossier, step_id)
-
-    @_guarded
-    def open_steps(
-        self, *, unit: str | None = None, officer: str | None = None, dossier: str | None = None
-    ) -> list[Step]:
-        """Open steps of a unit, of a dossier, or those an officer may work: assigned to them, in
-        their unit's queue, or escalated to them. Ordered by due instant."""
-        if sum(x is not None for x in (unit, officer, dossier)) != 1:
-            raise InvalidData("open_steps: give exactly one of unit=, officer= or dossier=")
-        records = self._ctx.records
-        if dossier is not None:
-            arg.text(dossier, "dossier")
-            found = records.open_steps_of(self.db, dossier)
-            if not found:
-                # An unknown code is an error, a finished one is not.
-                records.dossier(self.db, dossier)
-            return found
-        if unit is not None:
-            self.org.unit(arg.text(unit, "unit"))
-            return records.unit_queue(self.db, unit)
-        o = self.org.officer(arg.text(officer, "officer"))
-        return records.officer_queue(self.db, o.id, o.unit)
-
-    @_guarded
-    def audit_rows(self, dossier: str) -> list[dict[str, Any]]:
-        """The dossier's audit rows, in order."""
-        self._ctx.records.dossier(self.db, arg.text(dossier, "dossier"))
-        return audit.rows_for(self.db, dossier)
-
-    @_guarded
-    def verify_audit(self) -> audit.VerifyResult:
-        """Check the whole audit chain; the result names the first broken row."""
-        return audit.verify(self.db)
-
-    @_guarded
-    def control_sheet(self, dossier: str) -> ControlSheet:
-        """The process control sheet (phiếu kiểm soát, Mẫu 06) of a dossier."""
-        return control_sheet(self.db, self.org, self.procedure, arg.text(dossier, "dossier"))
-
     @_guarded
     def close(self) -> None:
         """Close the store."""
         self._ctx.workflows.clear()
         self._services.close()
         self.store.close()
-
-    def _step_id(self, dossier: object, step_id: object) -> int:
-        """The dossier code checked, and the step id as an int; a step id out of SQLite's range is
-        no step of the dossier (after the dossier itself was found, as for any other id)."""
-        arg.text(dossier, "dossier")
-        if type(step_id) is int and -arg.INT64_MAX <= step_id <= arg.INT64_MAX:
-            return step_id
-        if isinstance(step_id, bool) or not isinstance(step_id, int):
-            raise InvalidData(
-                f"step_id: expected an integer, got {type(step_id).__name__} {arg.shown(step_id)}"
-            )
-        if -arg.INT64_MAX <= step_id <= arg.INT64_MAX:
-            return int(step_id)  # an int subclass: the store binds plain ints
-        self._ctx.records.dossier(self.db, dossier)  # type: ignore[arg-type]
-        raise StepNotFound(f"dossier {dossier} has no step {arg.shown(step_id)} (not a 64-bit id)")
 
     def __enter__(self) -> Engine:
         return self

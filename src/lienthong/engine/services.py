@@ -119,8 +119,10 @@ class ServiceSteps:
         limits = {"": timeout, **(timeouts or {})}
         for op, t in limits.items():
             if not isinstance(t, int | float) or not t > 0:
-                raise LienthongError(f"service timeout {t!r} for {op or 'every operation'}: "
-                                     "a number of seconds above 0")
+                raise LienthongError(
+                    f"service timeout {t!r} for {op or 'every operation'}: "
+                    "a number of seconds above 0"
+                )
         if attempts < 1 or backoff < 0:
             raise LienthongError("service_attempts must be at least 1, service_backoff >= 0")
         self.ctx = ctx
@@ -191,9 +193,7 @@ class ServiceSteps:
                 queue.extend(opened)
         return out
 
-    def _run(
-        self, step_id: int, now: datetime | None
-    ) -> tuple[list[ServiceOutcome], list[int]]:
+    def _run(self, step_id: int, now: datetime | None) -> tuple[list[ServiceOutcome], list[int]]:
         """Attempt a step, and again at once while its result is discarded for a change of
         the dossier (up to :data:`RERUNS` times): each attempt's outcome, and the steps the
         last opened."""
@@ -311,9 +311,7 @@ class ServiceSteps:
             raise _Discarded(
                 f"the dossier changed while the operation ran (revision {rev} -> {stored})", True
             )
-        return self.progress.finish_step(
-            db, ctx.procedure(d.procedure_version), d, cur, None, data
-        )
+        return self.progress.finish_step(db, ctx.procedure(d.procedure_version), d, cur, None, data)
 
     def _discarded(
         self, step: Step, d: Dossier, x: _Discarded, now: datetime | None, rerun: bool
@@ -321,9 +319,7 @@ class ServiceSteps:
         ctx = self.ctx
         ctx.pending_services = []
         at = now or ctx.clock.now()
-        note = f"{x.reason}: result discarded" + (
-            ", the step runs again" if x.rerun else ""
-        )
+        note = f"{x.reason}: result discarded" + (", the step runs again" if x.rerun else "")
         with ctx.command(d.code) as db:
             cur = ctx.records.step(db, step.id)
             if cur is not None and cur.is_open and cur.leased_by == self.worker_id:
@@ -386,9 +382,7 @@ class ServiceSteps:
         return timedelta(seconds=min(self.backoff * 2 ** (attempts - 1), MAX_BACKOFF))
 
     # -- commands ----------------------------------------------------------------------------
-    def retry(
-        self, dossier: str, step_id: int, data: Mapping[str, Any] | None = None
-    ) -> Dossier:
+    def retry(self, dossier: str, step_id: int, data: Mapping[str, Any] | None = None) -> Dossier:
         """Run a service step now (see :meth:`lienthong.engine.Engine.retry`)."""
         ctx = self.ctx
         extra = None if data is None else check_data(data, f"data for step {step_id} of {dossier}")
@@ -399,10 +393,13 @@ class ServiceSteps:
             if step.kind != "service":
                 raise NotAllowed(f"step {step_id} ({step.name}) of {dossier} is not a service step")
             if d.status in PAUSED:
-                raise NotAllowed(f"dossier {dossier} is paused ({d.status.label}): no step "
-                                 "completes until it resumes")
-            if not jobs.claim(db, step_id, self.worker_id, stamp(now), stamp(now + self.lease),
-                              due_only=False):
+                raise NotAllowed(
+                    f"dossier {dossier} is paused ({d.status.label}): no step "
+                    "completes until it resumes"
+                )
+            if not jobs.claim(
+                db, step_id, self.worker_id, stamp(now), stamp(now + self.lease), due_only=False
+            ):
                 raise NotAllowed(
                     f"step {step_id} ({step.name}) of {dossier} is being run by "
                     f"{step.leased_by} (until {iso(step.lease_until)})"

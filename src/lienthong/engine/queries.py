@@ -1,0 +1,127 @@
+"""What the Engine answers without changing anything: procedures, dossiers, steps, queues, the
+audit rows and the control sheet.
+
+A base class of :class:`~lienthong.engine.facade.Engine`, so that the facade keeps one method per
+command and these read-only methods have a room of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlite_utils
+
+from lienthong.bpmn.procedures import Procedure
+from lienthong.engine import arguments as arg
+from lienthong.engine.context import Context
+from lienthong.engine.guard import guarded as _guarded
+from lienthong.engine.procedures import Procedures
+from lienthong.errors import InvalidData, StepNotFound
+from lienthong.org import Organisation
+from lienthong.reports.sheet import ControlSheet, control_sheet
+from lienthong.status import Status
+from lienthong.store import audit
+from lienthong.store.records import Dossier, Step
+
+
+class Queries:
+    """The read-only half of the Engine's public API (see :class:`Engine`)."""
+
+    # Set by Engine.__init__.
+    db: sqlite_utils.Database
+    org: Organisation
+    _ctx: Context
+    _procedures: Procedures
+
+    @_guarded
+    def procedure(self, code_or_version: str) -> Procedure:
+        """The current version of a procedure by code, or an exact version by its hash."""
+        return self._procedures.get(arg.text(code_or_version, "code_or_version"))
+
+    @_guarded
+    def procedures(self) -> list[Procedure]:
+        """The current version of every loaded procedure."""
+        return self._procedures.all_current()
+
+    # -- reception and steps -------------------------------------------------------------------
+    # -- queries -------------------------------------------------------------------------------
+    @_guarded
+    def dossier(self, code: str) -> Dossier:
+        """The dossier with that code."""
+        return self._ctx.records.dossier(self.db, arg.text(code, "code"))
+
+    @_guarded
+    def dossiers(self, *, status: Status | None = None) -> list[Dossier]:
+        """All dossiers, or those with one status, in code order."""
+        if status is None:
+            return self._ctx.records.dossiers(self.db)
+        try:
+            wanted = Status(status)
+        except (ValueError, TypeError):
+            raise InvalidData(f"status: {arg.shown(status)} is not a dossier status") from None
+        return self._ctx.records.dossiers(self.db, int(wanted))
+
+    @_guarded
+    def steps(self, dossier: str) -> list[Step]:
+        """Every step of a dossier, open and closed, in the order they opened."""
+        self._ctx.records.dossier(self.db, arg.text(dossier, "dossier"))
+        return self._ctx.records.steps_of(self.db, dossier)
+
+    @_guarded
+    def step(self, dossier: str, step_id: int) -> Step:
+        """One step of a dossier."""
+        step_id = self._step_id(dossier, step_id)
+        return self._ctx.step_of(self.db, dossier, step_id)
+
+    @_guarded
+    def open_steps(
+        self, *, unit: str | None = None, officer: str | None = None, dossier: str | None = None
+    ) -> list[Step]:
+        """Open steps of a unit, of a dossier, or those an officer may work: assigned to them, in
+        their unit's queue, or escalated to them. Ordered by due instant."""
+        if sum(x is not None for x in (unit, officer, dossier)) != 1:
+            raise InvalidData("open_steps: give exactly one of unit=, officer= or dossier=")
+        records = self._ctx.records
+        if dossier is not None:
+            arg.text(dossier, "dossier")
+            found = records.open_steps_of(self.db, dossier)
+            if not found:
+                # An unknown code is an error, a finished one is not.
+                records.dossier(self.db, dossier)
+            return found
+        if unit is not None:
+            self.org.unit(arg.text(unit, "unit"))
+            return records.unit_queue(self.db, unit)
+        o = self.org.officer(arg.text(officer, "officer"))
+        return records.officer_queue(self.db, o.id, o.unit)
+
+    @_guarded
+    def audit_rows(self, dossier: str) -> list[dict[str, Any]]:
+        """The dossier's audit rows, in order."""
+        self._ctx.records.dossier(self.db, arg.text(dossier, "dossier"))
+        return audit.rows_for(self.db, dossier)
+
+    @_guarded
+    def verify_audit(self) -> audit.VerifyResult:
+        """Check the whole audit chain; the result names the first broken row."""
+        return audit.verify(self.db)
+
+    @_guarded
+    def control_sheet(self, dossier: str) -> ControlSheet:
+        """The process control sheet (phiếu kiểm soát, Mẫu 06) of a dossier."""
+        return control_sheet(self.db, self.org, self.procedure, arg.text(dossier, "dossier"))
+
+    def _step_id(self, dossier: object, step_id: object) -> int:
+        """The dossier code checked, and the step id as an int; a step id out of SQLite's range is
+        no step of the dossier (after the dossier itself was found, as for any other id)."""
+        arg.text(dossier, "dossier")
+        if type(step_id) is int and -arg.INT64_MAX <= step_id <= arg.INT64_MAX:
+            return step_id
+        if isinstance(step_id, bool) or not isinstance(step_id, int):
+            raise InvalidData(
+                f"step_id: expected an integer, got {type(step_id).__name__} {arg.shown(step_id)}"
+            )
+        if -arg.INT64_MAX <= step_id <= arg.INT64_MAX:
+            return int(step_id)  # an int subclass: the store binds plain ints
+        self._ctx.records.dossier(self.db, dossier)  # type: ignore[arg-type]
+        raise StepNotFound(f"dossier {dossier} has no step {arg.shown(step_id)} (not a 64-bit id)")
