@@ -426,7 +426,8 @@ def values(depth: int) -> st.SearchStrategy[Any]:
 
 
 def fields(prefix: str) -> st.SearchStrategy[dict[str, Any]]:
-    # A prefix of their own for each command's fields: see the xfail test below.
+    # One prefix for both commands' fields, so that accept() overwrites some of what receive()
+    # stored, at times with a value == to the old one in another type (1 and 1.0).
     names = st.from_regex(r"[a-z][a-z0-9_]{0,6}", fullmatch=True).map(lambda s: prefix + s)
     return st.dictionaries(names, values(MAX_DEPTH), max_size=4)
 
@@ -440,7 +441,7 @@ APPLICANTS = st.builds(
 
 @settings(max_examples=40, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(applicant=APPLICANTS, extra=fields("r_"), data=fields("c_"))
+@given(applicant=APPLICANTS, extra=fields("f_"), data=fields("f_"))
 def test_accepted_data_reads_back_the_same_after_a_restart(
     applicant: dict[str, Any], extra: dict[str, Any], data: dict[str, Any]
 ) -> None:
@@ -456,20 +457,22 @@ def test_accepted_data_reads_back_the_same_after_a_restart(
         )
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "state.py's flat layout stores a task's data as its difference from its parent's, found "
-    "with ==, so a field changed only in type (1 to 1.0 or True, 0.0 to -0.0) keeps the old "
-    "value after a restart"))
+@pytest.mark.parametrize(("before", "after"), [
+    (1, 1.0), (1, True), (0, False), (0.0, -0.0), ([1], [1.0]), ({"a": 0}, {"a": 0.0}),
+    ({"a": 1, "b": 2}, {"b": 2, "a": 1}),
+])
 def test_a_field_changed_only_in_type_reads_back(
-    make_engine: Callable[..., Engine], tmp_path: Path
+    make_engine: Callable[..., Engine], tmp_path: Path, before: Any, after: Any
 ) -> None:
+    # == holds for each pair, JSON keeps them apart (the last only in key order).
+    assert before == after
     watcher = Watcher()
     e = make_engine(tmp_path / "t.db", plugins=[watcher])
     e.load_procedure(KHAI_SINH)
-    code, step, who = at_birth(e, data={"fee": 1})
-    e.complete(code, step, who, {"birth_certificate_no": "KS-1", "fee": 1.0})
+    code, step, who = at_birth(e, data={"fee": before})
+    e.complete(code, step, who, {"birth_certificate_no": "KS-1", "fee": after})
     e.close()
     e = make_engine(tmp_path / "t.db", plugins=[watcher])
     [residence] = e.open_steps(unit=POLICE)
     e.complete(code, residence.id, officer_of(e, POLICE), {"residence_registration_no": "TT-1"})
-    assert same(watcher.seen[-1]["fee"], 1.0)
+    assert same(watcher.seen[-1]["fee"], after)

@@ -41,6 +41,40 @@ _FLAT = b"LT2"
 _MISSING = object()
 
 
+def _same(a: Any, b: Any) -> bool:
+    """Equal as stored: ``==`` says 1 == 1.0 == True and 0.0 == -0.0, which JSON keeps apart,
+    so a field changed only in type would be left out of a task's delta and read back as the
+    old value after a restart."""
+    if a is b:
+        return True
+    t = type(a)
+    if t is not type(b):
+        return False
+    if t is dict:
+        return len(a) == len(b) and all(k in b and _same(v, b[k]) for k, v in a.items())
+    if t is list or t is tuple:
+        return len(a) == len(b) and all(map(_same, a, b))
+    if t is float:
+        return a == b and str(a) == str(b)  # -0.0 and 0.0; NaN is refused before this
+    return bool(a == b)
+
+
+def _identical(data: dict[str, Any], pdata: dict[str, Any]) -> bool:
+    """Two task data that are ``==``, checked as stored; the usual case in C (orjson's bytes
+    tell 1 from 1.0 and True), the rest (keys in another order) field by field."""
+    try:
+        if orjson.dumps(data) == orjson.dumps(pdata):
+            return True
+    except orjson.JSONEncodeError:
+        pass
+    return _same(data, pdata)
+
+
+def _changed(data: dict[str, Any], pdata: dict[str, Any]) -> dict[str, Any]:
+    """The fields of ``data`` that differ from ``pdata`` as stored."""
+    return {k: v for k, v in data.items() if not _same(pdata.get(k, _MISSING), v)}
+
+
 class _StateOnlyConverter(BpmnWorkflowConverter):
     """SpiffWorkflow's workflow converter, minus the spec it would repeat in every dossier."""
 
@@ -120,8 +154,7 @@ def _check_all(workflow: BpmnWorkflow, where: str) -> None:
                 _check_fields(data, where, task)
             elif data != parent.data:
                 pdata = parent.data
-                changed = {k: v for k, v in data.items() if pdata.get(k, _MISSING) != v}
-                _check_fields(changed, where, task)
+                _check_fields(_changed(data, pdata), where, task)
 
 
 def _dump_spiff(workflow: BpmnWorkflow) -> bytes:
@@ -202,10 +235,10 @@ def _dump_flat(wf: BpmnWorkflow, where: str = "workflow") -> bytes:
                 delta, gone = data, 0
             else:
                 pdata = parent.data
-                if data == pdata:  # the usual case, compared in C
+                if data is pdata or (data == pdata and _identical(data, pdata)):
                     delta, gone = {}, 0
                 else:
-                    delta = {k: v for k, v in data.items() if pdata.get(k, _MISSING) != v}
+                    delta = _changed(data, pdata)
                     gone = [k for k in pdata if k not in data] or 0
             if delta:
                 # Only what changed: the rest was checked where it first appeared.
