@@ -277,3 +277,12 @@ def test_the_names_users_import_from_old_paths() -> None:
     assert hookimpl is lienthong.hookimpl
     assert FixedClock is lienthong.FixedClock
     assert importlib.import_module("lienthong.sla").kpi_classify is not None
+
+
+def test_the_package_says_its_version() -> None:
+    import tomllib
+
+    import lienthong
+
+    pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
+    assert lienthong.__version__ == pyproject["project"]["version"]

@@ -18,6 +18,8 @@ the old import paths, kept until 0.3 (:mod:`lienthong._moved`).
 
 from __future__ import annotations
 
+from importlib import metadata as _metadata
+
 from lienthong.bpmn.procedures import Lane, Procedure, StepSpec, load_procedure
 from lienthong.engine import Engine, TickReport
 from lienthong.errors import (
@@ -49,6 +51,12 @@ from lienthong.reports.sheet import ControlSheet
 from lienthong.status import Channel, ResultClass, Status
 from lienthong.store.audit import VerifyResult
 from lienthong.store.records import Dossier, Step
+
+try:
+    #: The installed distribution's version (pyproject.toml), as ``lienthong --version`` says.
+    __version__ = _metadata.version("lienthong")
+except _metadata.PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 __all__ = [
     "VN_TZ",
