@@ -420,6 +420,7 @@ def _old_database(make_engine: Callable[..., Engine], path: Path, clock: FixedCl
     code = _worked_dossier(make_engine, path, clock)
     with sqlite3.connect(path) as conn:
         conn.execute("DROP TABLE organisations")
+        conn.execute("DROP TABLE organisation_names")
         conn.execute("DELETE FROM _migrations WHERE name = '006_organisations'")
     conn.close()
     return code

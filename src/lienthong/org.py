@@ -395,6 +395,17 @@ def _kind(field: attrs.Attribute[Any]) -> str:
     return "texts" if field.default == () else "text"
 
 
+_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _fields(kind: type) -> tuple[tuple[str, str], ...]:
+    """(name, how it is kept) of each field of an entry class, worked out once."""
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = tuple((f.name, _kind(f)) for f in attrs.fields(kind))
+    return found
+
+
 def _text(value: object, where: str) -> str:
     if type(value) is not str:
         raise OrganisationError(f"{where}: expected text, got {type(value).__name__} {value!r}")
@@ -408,21 +419,40 @@ def _text(value: object, where: str) -> str:
     return value
 
 
+def _plain(value: object) -> bool:
+    """Text that JSON and SQLite keep as it is (the common case, checked without a message)."""
+    if type(value) is not str:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _entry_data(entry: Unit | Officer | Delegation, where: str) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for f in attrs.fields(type(entry)):
-        v, kind, at = getattr(entry, f.name), _kind(f), f"{where}: {f.name}"
-        if kind == "instant":
-            try:  # one text for one instant, whatever zone it was built in
-                out[f.name] = v.astimezone(_VN).isoformat()
-            except OverflowError:  # an instant with no Vietnamese form (the end of time)
-                out[f.name] = v.isoformat()
+    for name, kind in _fields(type(entry)):
+        v = getattr(entry, name)
+        if kind == "text" or kind == "optional":
+            if _plain(v) or (v is None and kind == "optional"):
+                out[name] = v
+            else:
+                _text(v, f"{where}: {name}")  # raises, naming it
         elif kind == "texts":
             if not isinstance(v, tuple | list):
-                raise OrganisationError(f"{at}: expected a tuple of texts, got {v!r}")
-            out[f.name] = [_text(x, f"{at}[{i}]") for i, x in enumerate(v)]
+                raise OrganisationError(f"{where}: {name}: expected a tuple of texts, got {v!r}")
+            if not all(_plain(x) for x in v):
+                for i, x in enumerate(v):
+                    _text(x, f"{where}: {name}[{i}]")
+            out[name] = list(v)
         else:
-            out[f.name] = None if v is None and kind == "optional" else _text(v, at)
+            try:  # one text for one instant, whatever zone it was built in
+                out[name] = v.astimezone(_VN).isoformat()
+            except OverflowError:  # an instant with no Vietnamese form (the end of time)
+                out[name] = v.isoformat()
     return out
 
 
@@ -439,28 +469,37 @@ def _keys(row: Mapping[str, Any], keys: Iterable[str], where: str) -> None:
 def _entry_of(kind: type, row: object, where: str) -> Any:
     if not isinstance(row, Mapping):
         raise OrganisationError(f"{where}: expected a mapping, got {type(row).__name__}")
-    fields = attrs.fields(kind)
-    _keys(row, (f.name for f in fields), where)
+    fields = _fields(kind)
+    if len(row) != len(fields) or not all(name in row for name, _ in fields):
+        _keys(row, (name for name, _ in fields), where)
     values: dict[str, Any] = {}
-    for f in fields:
-        v, how, at = row[f.name], _kind(f), f"{where}.{f.name}"
-        if how == "instant":
+    for name, how in fields:
+        v = row[name]
+        if how == "text" or how == "optional":
+            if _plain(v) or (v is None and how == "optional"):
+                values[name] = v
+            else:
+                _text(v, f"{where}.{name}")  # raises, naming it
+        elif how == "texts":
+            if not isinstance(v, list) or not all(_plain(x) for x in v):
+                if not isinstance(v, list) or not all(type(x) is str for x in v):
+                    raise OrganisationError(f"{where}.{name}: expected a list of texts, got {v!r}")
+                for i, x in enumerate(v):
+                    _text(x, f"{where}.{name}[{i}]")
+            values[name] = tuple(v)
+        else:
             try:
                 t = datetime.fromisoformat(v) if type(v) is str else None
             except ValueError:
                 t = None
             if t is None or t.tzinfo is None:
-                raise OrganisationError(f"{at}: expected an ISO 8601 instant with offset: {v!r}")
+                raise OrganisationError(
+                    f"{where}.{name}: expected an ISO 8601 instant with offset: {v!r}"
+                )
             try:
-                values[f.name] = t.astimezone(_VN)
+                values[name] = t.astimezone(_VN)
             except OverflowError:
-                values[f.name] = t
-        elif how == "texts":
-            if not isinstance(v, list):
-                raise OrganisationError(f"{at}: expected a list of texts, got {v!r}")
-            values[f.name] = tuple(_text(x, f"{at}[{i}]") for i, x in enumerate(v))
-        else:
-            values[f.name] = None if v is None and how == "optional" else _text(v, at)
+                values[name] = t
     return kind(**values)
 
 

@@ -178,8 +178,7 @@ class Engine(Queries):
             "backoff": service_backoff,
         }
         try:
-            self.org = known or organisation.stored(self.store, extra)
-            organisation.record(self.store, self.org, iso(self.clock.now()) or "")
+            self.org = organisation.opened(self.store, known, extra, iso(self.clock.now()) or "")
             self._build(scripts, services_options)
         except BaseException:
             if not isinstance(db, Store):  # a half-built Engine must not leave its file open

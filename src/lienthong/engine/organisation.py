@@ -26,9 +26,21 @@ def given(org: Organisation | str | Path, extra: Sequence[Unit | Officer]) -> Or
     return base.with_entries(extra) if extra else base
 
 
-def stored(store: Store, extra: Sequence[Unit | Officer]) -> Organisation:
-    """The store's current organisation with the plugins' entries; :class:`OrganisationNotStored`
-    if it holds none."""
+def opened(
+    store: Store, org: Organisation | None, extra: Sequence[Unit | Officer], now: str
+) -> Organisation:
+    """The organisation the engine runs with, recorded in the store: ``org`` (what
+    :func:`given` made), or the store's current one with the plugins' entries given again
+    (:class:`OrganisationNotStored` if it holds none)."""
+    if org is None:
+        org = _stored(store, extra)
+        if not extra:
+            return org  # the current version itself: nothing to record
+    record(store, org, now)
+    return org
+
+
+def _stored(store: Store, extra: Sequence[Unit | Officer]) -> Organisation:
     data = orgs.current(store.db)
     if data is None:
         raise OrganisationNotStored(

@@ -8,7 +8,9 @@ to an earlier file) is not stored twice: it becomes the current one again.
 
 Readers that only name things (the control sheet, the reports) use :func:`names`, which merges
 every version: an officer who has left, or a unit renamed or merged away, still shows under the
-name it had. Every function takes the connection of the caller's transaction (or any connection:
+name it had. :func:`save` keeps that merge in the table ``organisation_names`` (``kind`` 'unit' or
+'officer', ``key`` the code or id, ``name``, ``unit`` an officer's), which a report may also join
+in SQL. Every function takes the connection of the caller's transaction (or any connection:
 they only read, except :func:`save`), and treats a database written before migration 006, opened
 read-only, as one with no organisation stored.
 """
@@ -84,7 +86,7 @@ class StoredVersion:
 
 
 def save(db: sqlite_utils.Database, org_data: Mapping[str, Any], version: str, now: str) -> bool:
-    """Make ``org_data`` (:meth:`Organisation.to_data`) the current organisation.
+    """Make ``org_data`` (what :meth:`Organisation.to_data` gave) the current organisation.
 
     Stored once per version: if it is the current one already, nothing is written; if it was
     stored before, it becomes current again (``loaded_at`` = ``now``, the next ``seq``).
@@ -95,11 +97,20 @@ def save(db: sqlite_utils.Database, org_data: Mapping[str, Any], version: str, n
         raise LienthongError(f"organisation version {version} is not the hash of its data")
     if current_version(db) == version:
         return False
+    seq = db.conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM organisations").fetchone()[0]
     db.conn.execute(
-        "INSERT INTO organisations (version, data, loaded_at, seq) VALUES "
-        "(?, ?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM organisations)) "
+        "INSERT INTO organisations (version, data, loaded_at, seq) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (version) DO UPDATE SET loaded_at = excluded.loaded_at, seq = excluded.seq",
-        [version, text, now],
+        [version, text, now, seq],
+    )
+    # This version is now the latest made current: its names win over every earlier one's.
+    entries = [("unit", u["code"], u["name"], None, seq) for u in org_data["units"]]
+    entries += [("officer", o["id"], o["name"], o["unit"], seq) for o in org_data["officers"]]
+    db.conn.executemany(
+        "INSERT INTO organisation_names (kind, key, name, unit, seq) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (kind, key) DO UPDATE SET name = excluded.name, unit = excluded.unit, "
+        "seq = excluded.seq",
+        entries,
     )
     return True
 
@@ -152,26 +163,23 @@ def names(db: sqlite_utils.Database) -> Names:
     So an officer removed from the current organisation (who left, or moved) still shows under
     the name, and in the unit, of the latest version that listed them; a code no version ever
     listed is not in the maps (:meth:`Names.unit` and :meth:`Names.officer` then give the code
-    itself). An empty :class:`Names` if no organisation is stored. This reads every version's
-    data: a report calls it once, not once per row.
+    itself). An empty :class:`Names` if no organisation is stored. One read of the table
+    :func:`save` keeps merged (``organisation_names``): its cost grows with the units and
+    officers ever listed, not with the number of versions; a report calls it once.
     """
     units: dict[str, str] = {}
     officers: dict[str, str] = {}
     officer_units: dict[str, str] = {}
     if not _has_table(db):
         return Names()
-    for version, text in db.conn.execute("SELECT version, data FROM organisations ORDER BY seq"):
-        data = _parse(version, text)
-        try:
-            for u in data["units"]:
-                units[u["code"]] = u["name"]
-            for o in data["officers"]:
-                officers[o["id"]] = o["name"]
-                officer_units[o["id"]] = o["unit"]
-        except (KeyError, TypeError) as e:
-            raise StoreError(
-                f"stored organisation {version}: not organisation data ({e!r})"
-            ) from None
+    for kind, key, name, unit in db.conn.execute(
+        "SELECT kind, key, name, unit FROM organisation_names"
+    ):
+        if kind == "unit":
+            units[key] = name
+        else:
+            officers[key] = name
+            officer_units[key] = unit
     return Names(units=units, officers=officers, officer_units=officer_units)
 
 

@@ -208,9 +208,14 @@ def _m006_organisations(db: sqlite_utils.Database) -> None:
     :func:`lienthong.org.data_version`), ``data`` that JSON, ``loaded_at`` when an engine last
     made it the current one, ``seq`` the order in which versions became current (the highest is
     the current one; an instant would not do, since clocks are injected and one engine's may be
-    behind another's). Reports and the control sheet name units and officers from these, so that
-    an officer who has left still shows under the name they had. A store written before this
-    migration has none until an engine opens it with an organisation.
+    behind another's). A store written before this migration has none until an engine opens it
+    with an organisation.
+
+    ``organisation_names``: every unit (``kind`` 'unit', ``key`` its code) and officer ('officer',
+    their id, ``unit`` theirs) any stored version lists, with the name the version made current
+    most recently gives (``seq``): reports and the control sheet name units and officers from it,
+    so that an officer who has left still shows under the name they had, in one read that grows
+    with the people, not with the versions.
     """
     _run_script(
         db,
@@ -220,6 +225,10 @@ def _m006_organisations(db: sqlite_utils.Database) -> None:
             seq INTEGER NOT NULL
         );
         CREATE UNIQUE INDEX organisations_seq ON organisations(seq);
+        CREATE TABLE organisation_names (
+            kind TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL, unit TEXT,
+            seq INTEGER NOT NULL, PRIMARY KEY (kind, key)
+        ) WITHOUT ROWID;
         """,
     )
 
