@@ -24,6 +24,11 @@ class OrganisationError(LienthongError):
     """The organisation file is invalid, or a unit or officer is unknown."""
 
 
+class OrganisationNotStored(OrganisationError):
+    """An Engine was opened without an organisation on a database that has none stored (one
+    written before lienthong kept it, or a new one): pass the organisation."""
+
+
 class CalendarError(LienthongError):
     """A calendar overlay file is invalid, or a date or duration is out of range."""
 

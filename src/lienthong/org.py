@@ -4,15 +4,22 @@ A BPMN lane names a *role* (``lienthong:unit-role``); the organisation says whic
 The same model takes a province's real data: load it from a TOML file of ``[[unit]]``,
 ``[[officer]]`` and ``[[delegation]]`` tables (see ``docs/organisation.md``) or build it in code.
 Who may do what with these is decided in :mod:`lienthong.engine.permissions`.
+
+:meth:`Organisation.to_data` and :meth:`Organisation.from_data` turn one into plain JSON data and
+back, losing nothing; :func:`data_version` names that data by the SHA-256 of its canonical bytes,
+so that the store keeps each organisation an engine ran with once (:mod:`lienthong.store.orgs`).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import tomllib
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from os import PathLike
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import attrs
@@ -89,6 +96,14 @@ class Organisation:
     delegations: tuple[Delegation, ...] = attrs.field(default=(), converter=_delegations)
 
     def __attrs_post_init__(self) -> None:
+        # Lookups go by key, the stored data by code or id: two names for one entry would not
+        # survive storing it.
+        for key, u in self.units.items():
+            if key != u.code:
+                raise OrganisationError(f"unit {u.code!r} is keyed {key!r}: key it by its code")
+        for key, o in self.officers.items():
+            if key != o.id:
+                raise OrganisationError(f"officer {o.id!r} is keyed {key!r}: key it by its id")
         for u in self.units.values():
             if u.parent and u.parent not in self.units:
                 raise OrganisationError(f"unit {u.code}: parent {u.parent!r} is not a unit")
@@ -192,6 +207,81 @@ class Organisation:
         except OrganisationError as e:
             raise OrganisationError(f"{p}: {e}") from None
 
+    # -- as data -------------------------------------------------------------------------------
+    def to_data(self) -> dict[str, Any]:
+        """Everything the organisation holds as plain JSON data, in its order.
+
+        ``{"format": 1, "units": [...], "officers": [...], "delegations": [...]}``, each entry
+        a mapping of its fields (a unit's ``code``, ``name``, ``parent``, ``roles``, ``head``,
+        ``deputies``; an officer's ``id``, ``name``, ``unit``, ``title``; a delegation's six),
+        instants as ISO 8601 text in Vietnamese time. The order is kept, since it is the "file
+        order" of :meth:`units_with_role`, :meth:`members` and :meth:`delegations_for`.
+        :meth:`from_data` gives back an equal organisation. A field that is not text (a code
+        built in code as an int) or not encodable as UTF-8 is an :class:`OrganisationError`:
+        it could not be stored and read back.
+        """
+        return {
+            "format": DATA_FORMAT,
+            "units": [_entry_data(u, f"unit {u.code!r}") for u in self.units.values()],
+            "officers": [_entry_data(o, f"officer {o.id!r}") for o in self.officers.values()],
+            "delegations": [
+                _entry_data(d, f"delegation #{i}") for i, d in enumerate(self.delegations, 1)
+            ],
+        }
+
+    @classmethod
+    def from_data(cls, data: object, where: str = "organisation data") -> Organisation:
+        """The organisation :meth:`to_data` gave, checked as a file is; an error names ``where``
+        and the entry (``units[3].name``). A key it does not know is refused, not dropped."""
+        if not isinstance(data, Mapping):
+            raise OrganisationError(f"{where}: expected a mapping, got {type(data).__name__}")
+        if data.get("format") != DATA_FORMAT:
+            raise OrganisationError(
+                f"{where}: format {data.get('format')!r}: this lienthong reads {DATA_FORMAT}"
+            )
+        _keys(data, ("format", *_LISTS), where)
+        entries: dict[str, list[Any]] = {}
+        for key, kind in _LISTS.items():
+            rows = data[key]
+            if not isinstance(rows, list):
+                raise OrganisationError(f"{where}: {key}: expected a list, got {rows!r}")
+            entries[key] = [_entry_of(kind, r, f"{where}: {key}[{i}]") for i, r in enumerate(rows)]
+        try:
+            return cls.build(entries["units"], entries["officers"], entries["delegations"])
+        except OrganisationError as e:
+            raise OrganisationError(f"{where}: {e}") from None
+
+    @property
+    def version(self) -> str:
+        """The SHA-256 of :meth:`to_data`'s canonical bytes (:func:`data_version`)."""
+        return data_version(self.to_data())
+
+    def with_entries(
+        self, extra: Iterable[Unit | Officer], *, replace: bool = False
+    ) -> Organisation:
+        """This organisation with more units and officers (plugins' ``organisation_units``).
+
+        An entry whose code or id is listed already is an error, or with ``replace`` takes that
+        one's place: an organisation read back from the store already holds what the plugins
+        added last time, and each entry goes back to its place (in its newer form, if any)."""
+        units, officers = dict(self.units), dict(self.officers)
+        new_units: list[Unit] = []
+        new_officers: list[Officer] = []
+        for x in extra:
+            if isinstance(x, Unit):
+                if replace and x.code in units:
+                    units[x.code] = x
+                else:
+                    new_units.append(x)
+            elif isinstance(x, Officer):
+                if replace and x.id in officers:
+                    officers[x.id] = x
+                else:
+                    new_officers.append(x)
+        return Organisation.build(
+            [*units.values(), *new_units], [*officers.values(), *new_officers], self.delegations
+        )
+
     # -- lookups -------------------------------------------------------------------------------
     def unit(self, code: str) -> Unit:
         """The unit with that code, or a clear error."""
@@ -277,6 +367,140 @@ class Organisation:
             if d.to_officer == officer_id:
                 return d
         return None
+
+
+#: The layout of :meth:`Organisation.to_data`; a change of layout gets the next number.
+DATA_FORMAT = 1
+_LISTS: dict[str, type] = {"units": Unit, "officers": Officer, "delegations": Delegation}
+
+
+def canonical_bytes(data: Mapping[str, Any]) -> bytes:
+    """The one byte form of organisation data: compact UTF-8 JSON, keys sorted, lists in order."""
+    return json.dumps(
+        data, ensure_ascii=False, sort_keys=True, separators=(",", ":"), allow_nan=False
+    ).encode("utf-8")
+
+
+def data_version(data: Mapping[str, Any]) -> str:
+    """The version of organisation data: the SHA-256 of :func:`canonical_bytes`, in hex."""
+    return hashlib.sha256(canonical_bytes(data)).hexdigest()
+
+
+def _kind(field: attrs.Attribute[Any]) -> str:
+    """How an entry's field is kept: its default says (None: optional text, (): texts)."""
+    if field.name in ("valid_from", "valid_to"):
+        return "instant"
+    if field.default is None:
+        return "optional"
+    return "texts" if field.default == () else "text"
+
+
+_FIELDS: dict[type, tuple[tuple[str, str], ...]] = {}
+
+
+def _fields(kind: type) -> tuple[tuple[str, str], ...]:
+    """(name, how it is kept) of each field of an entry class, worked out once."""
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = tuple((f.name, _kind(f)) for f in attrs.fields(kind))
+    return found
+
+
+def _text(value: object, where: str) -> str:
+    if type(value) is not str:
+        raise OrganisationError(f"{where}: expected text, got {type(value).__name__} {value!r}")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise OrganisationError(
+            f"{where}: text has a lone surrogate {value[e.start]!r} at position {e.start} "
+            "(not encodable as UTF-8)"
+        ) from None
+    return value
+
+
+def _plain(value: object) -> bool:
+    """Text that JSON and SQLite keep as it is (the common case, checked without a message)."""
+    if type(value) is not str:
+        return False
+    if value.isascii():
+        return True
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _entry_data(entry: Unit | Officer | Delegation, where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, kind in _fields(type(entry)):
+        v = getattr(entry, name)
+        if kind == "text" or kind == "optional":
+            if _plain(v) or (v is None and kind == "optional"):
+                out[name] = v
+            else:
+                _text(v, f"{where}: {name}")  # raises, naming it
+        elif kind == "texts":
+            if not isinstance(v, tuple | list):
+                raise OrganisationError(f"{where}: {name}: expected a tuple of texts, got {v!r}")
+            if not all(_plain(x) for x in v):
+                for i, x in enumerate(v):
+                    _text(x, f"{where}: {name}[{i}]")
+            out[name] = list(v)
+        else:
+            try:  # one text for one instant, whatever zone it was built in
+                out[name] = v.astimezone(_VN).isoformat()
+            except OverflowError:  # an instant with no Vietnamese form (the end of time)
+                out[name] = v.isoformat()
+    return out
+
+
+def _keys(row: Mapping[str, Any], keys: Iterable[str], where: str) -> None:
+    keys = list(keys)
+    unknown = sorted(str(k) for k in row if k not in keys)
+    missing = [k for k in keys if k not in row]
+    if unknown or missing:
+        what = [f"unknown key(s) {', '.join(unknown)}"] if unknown else []
+        what += [f"missing {', '.join(missing)}"] if missing else []
+        raise OrganisationError(f"{where}: {'; '.join(what)}")
+
+
+def _entry_of(kind: type, row: object, where: str) -> Any:
+    if not isinstance(row, Mapping):
+        raise OrganisationError(f"{where}: expected a mapping, got {type(row).__name__}")
+    fields = _fields(kind)
+    if len(row) != len(fields) or not all(name in row for name, _ in fields):
+        _keys(row, (name for name, _ in fields), where)
+    values: dict[str, Any] = {}
+    for name, how in fields:
+        v = row[name]
+        if how == "text" or how == "optional":
+            if _plain(v) or (v is None and how == "optional"):
+                values[name] = v
+            else:
+                _text(v, f"{where}.{name}")  # raises, naming it
+        elif how == "texts":
+            if not isinstance(v, list) or not all(_plain(x) for x in v):
+                if not isinstance(v, list) or not all(type(x) is str for x in v):
+                    raise OrganisationError(f"{where}.{name}: expected a list of texts, got {v!r}")
+                for i, x in enumerate(v):
+                    _text(x, f"{where}.{name}[{i}]")
+            values[name] = tuple(v)
+        else:
+            try:
+                t = datetime.fromisoformat(v) if type(v) is str else None
+            except ValueError:
+                t = None
+            if t is None or t.tzinfo is None:
+                raise OrganisationError(
+                    f"{where}.{name}: expected an ISO 8601 instant with offset: {v!r}"
+                )
+            try:
+                values[name] = t.astimezone(_VN)
+            except OverflowError:
+                values[name] = t
+    return kind(**values)
 
 
 def _check_delegation(org: Organisation, dg: Delegation, where: str) -> None:

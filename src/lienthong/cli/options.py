@@ -27,8 +27,17 @@ def org_option(f):  # type: ignore[no-untyped-def]
         "org",
         type=click.Path(dir_okay=False),
         default=None,
-        help="Organisation TOML file (default: the demo organisation).",
+        help="Organisation TOML file (default: the one stored in the database, the "
+        "organisation the last engine on it ran with).",
     )(f)
+
+
+def no_stored_org(db: str) -> click.ClickException:
+    """The one line for a database that holds no organisation when no ``--org`` was given."""
+    return click.ClickException(
+        f"{db}: no organisation is stored in this database (it was written before lienthong "
+        "kept one): pass --org FILE, the organisation file it ran with"
+    )
 
 
 def existing_db(db: str) -> str:

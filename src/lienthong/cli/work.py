@@ -7,8 +7,8 @@ from datetime import datetime
 
 import click
 
-from lienthong.cli.options import db_option, existing_db, org_option
-from lienthong.errors import LienthongError
+from lienthong.cli.options import db_option, existing_db, no_stored_org, org_option
+from lienthong.errors import LienthongError, OrganisationNotStored
 
 
 @click.command()
@@ -45,14 +45,17 @@ def work(
     The operations are performed by the plugins installed (entry points; LIENTHONG_PLUGINS
     chooses among them). Each step run prints one line.
     """
-    from lienthong.demo import DEMO_ORG
     from lienthong.engine import Engine
 
     # The loop's own timing is wall time on this machine (how long to run, how long to wait),
     # not legal time: the engine's clock decides what is due.
     stop = None if max_seconds is None else time.monotonic() + max_seconds
     try:
-        with Engine(existing_db(db), org=org or DEMO_ORG, services="worker") as engine:
+        try:
+            engine = Engine(existing_db(db), org=org, services="worker")
+        except OrganisationNotStored:
+            raise no_stored_org(db) from None
+        with engine:
             done = failed = 0
             try:
                 while True:

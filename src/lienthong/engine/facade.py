@@ -40,6 +40,7 @@ import sqlite_utils
 from lienthong.bpmn.procedures import Procedure
 from lienthong.bpmn.scripts import make_script_engine
 from lienthong.engine import arguments as arg
+from lienthong.engine import organisation
 from lienthong.engine.context import Context, iso
 from lienthong.engine.guard import guarded as _guarded
 from lienthong.engine.legal import LegalTimeCommands
@@ -57,7 +58,7 @@ from lienthong.errors import (
 from lienthong.legaltime import rules
 from lienthong.legaltime.calendar import Overlay, WorkingCalendar
 from lienthong.legaltime.clock import Clock, SystemClock
-from lienthong.org import Officer, Organisation, Unit
+from lienthong.org import Organisation
 from lienthong.plugins.manager import HookCaller, make_plugin_manager
 from lienthong.status import Channel
 from lienthong.store.records import Dossier, Step
@@ -68,7 +69,10 @@ class Engine(Queries):
     """Runs dossiers of loaded procedures for one organisation, on one store.
 
     :param db: a path to the SQLite file, ``":memory:"``, or a :class:`~lienthong.store.Store`.
-    :param org: the :class:`~lienthong.org.Organisation`, or a path to its TOML file.
+    :param org: the :class:`~lienthong.org.Organisation`, or a path to its TOML file; stored
+        in the database (each version once) when the engine opens it. ``None``: the organisation
+        the database holds, the one the last engine opened with
+        (:class:`~lienthong.errors.OrganisationNotStored` if it holds none).
     :param clock: where "now" comes from; :class:`~lienthong.legaltime.clock.SystemClock` by
         default.
     :param calendar: the working calendar; the default Vietnamese calendar plus plugin overlays.
@@ -104,7 +108,7 @@ class Engine(Queries):
         self,
         db: str | Path | Store = ":memory:",
         *,
-        org: Organisation | str | Path,
+        org: Organisation | str | Path | None = None,
         clock: Clock | None = None,
         calendar: WorkingCalendar | None = None,
         plugins: Iterable[object] = (),
@@ -123,7 +127,7 @@ class Engine(Queries):
         service_backoff: float = 60.0,
     ) -> None:
         self._file = db.path if isinstance(db, Store) else arg.path(db, "db")
-        if not isinstance(org, Organisation):
+        if org is not None and not isinstance(org, Organisation):
             org = arg.path(org, "org")
         arg.check_options(
             clock=clock,
@@ -146,15 +150,10 @@ class Engine(Queries):
         self.clock: Clock = clock or SystemClock()
         self.pm = make_plugin_manager(plugins, entry_points=entry_points)
         self.hooks = HookCaller(self.pm)
-        base_org = org if isinstance(org, Organisation) else Organisation.from_file(org)
         extra = [x for batch in self.hooks.call("organisation_units") for x in (batch or ())]
-        if extra:
-            base_org = Organisation.build(
-                [*base_org.units.values(), *(x for x in extra if isinstance(x, Unit))],
-                [*base_org.officers.values(), *(x for x in extra if isinstance(x, Officer))],
-                base_org.delegations,
-            )
-        self.org = base_org
+        # A given organisation is checked before the store is opened (a bad file creates no
+        # database); the stored one is read once it is.
+        known = None if org is None else organisation.given(org, extra)
         overlays = [o for batch in self.hooks.call("calendar_overlays") for o in (batch or ())]
         self.calendar = calendar or WorkingCalendar.default()
         if overlays:
@@ -179,6 +178,7 @@ class Engine(Queries):
             "backoff": service_backoff,
         }
         try:
+            self.org = organisation.opened(self.store, known, extra, iso(self.clock.now()) or "")
             self._build(scripts, services_options)
         except BaseException:
             if not isinstance(db, Store):  # a half-built Engine must not leave its file open

@@ -13,7 +13,7 @@ import sqlite_utils
 
 from lienthong.legaltime.clock import VN_TZ
 from lienthong.status import ResultClass
-from lienthong.store import audit
+from lienthong.store import audit, orgs
 from lienthong.store.records import parse_instant
 from lienthong.store.tables import Records
 
@@ -123,32 +123,37 @@ _NOTES = {
 
 def control_sheet(
     db: sqlite_utils.Database,
-    org: Organisation,
+    org: Organisation | orgs.Names | None,
     procedure: Callable[[str], Procedure],
     code: str,
 ) -> ControlSheet:
     """The dossier's sheet: one row per handoff and per reception, return or pause, in order.
 
     Read from the store alone (the dossier, its steps and its audit rows); ``procedure`` gives
-    the procedure version the dossier was received under, for its name and lanes.
+    the procedure version the dossier was received under, for its name and lanes. Units and
+    officers are named from every organisation the store keeps (:func:`lienthong.store.orgs.names`),
+    so an officer who has left shows under the name they had; where ``org`` (the engine's own
+    organisation) names one too, its name wins.
     """
     records = Records()
     d = records.dossier(db, code)
     proc = procedure(d.procedure_version)
+    names = orgs.names(db)
+    if org is not None:
+        names = names | (org if isinstance(org, orgs.Names) else orgs.Names.of(org))
 
     def unit_name(c: str | None, fallback: str) -> str:
         if not c:
             return fallback
-        u = org.units.get(c)
-        return f"{u.name} ({c})" if u else c
+        name = names.units.get(c)
+        return f"{name} ({c})" if name is not None else c
 
     def officer_name(o: str | None) -> str:
         if not o:
             return ""
         if o == "system":  # a service step, closed by its plugin
             return "Hệ thống (system)"
-        off = org.officers.get(o)
-        return off.name if off else o
+        return names.officer(o)
 
     # The audit row of a handoff is written when the step opens, often before anyone took it;
     # the officer who took (or closed) that step is the one who received it (Người nhận).

@@ -4,7 +4,8 @@
 :mod:`~lienthong.store.schema` (tables and migrations), :mod:`~lienthong.store.tables` and
 :mod:`~lienthong.store.due` (the statements the engine runs), :mod:`~lienthong.store.records`
 (the read-only records it returns), :mod:`~lienthong.store.audit` (the hash chain),
-:mod:`~lienthong.store.checkpoint` (background WAL checkpoints).
+:mod:`~lienthong.store.checkpoint` (background WAL checkpoints), :mod:`~lienthong.store.orgs`
+(the organisations engines ran with, and the names of units and officers).
 """
 
 from lienthong.store.schema import MIGRATIONS

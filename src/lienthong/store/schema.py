@@ -4,7 +4,7 @@ Tables: ``procedures`` (one row per BPMN version), ``dossiers``, ``dossier_state
 dossier's SpiffWorkflow state, never the process definition, kept apart so the dossier row stays
 small), ``steps`` (open and closed, indexed by unit, officer and due instant), ``daily_sequence``
 (the NNNN of dossier codes), ``audit`` (append-only, hash-chained; triggers refuse UPDATE and
-DELETE).
+DELETE), ``organisations`` (each organisation an engine ran with, by version).
 
 Migrations are applied in order and recorded in ``_migrations``; each migration's docstring says
 what it changed.
@@ -201,9 +201,42 @@ def _m005_accountability_facts(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m006_organisations(db: sqlite_utils.Database) -> None:
+    """The organisations engines ran with (tổ chức: đơn vị, cán bộ), each version once.
+
+    ``organisations``: one row per version (the SHA-256 of the organisation's canonical JSON,
+    :func:`lienthong.org.data_version`), ``data`` that JSON, ``loaded_at`` when an engine last
+    made it the current one, ``seq`` the order in which versions became current (the highest is
+    the current one; an instant would not do, since clocks are injected and one engine's may be
+    behind another's). A store written before this migration has none until an engine opens it
+    with an organisation.
+
+    ``organisation_names``: every unit (``kind`` 'unit', ``key`` its code) and officer ('officer',
+    their id, ``unit`` theirs) any stored version lists, with the name the version made current
+    most recently gives (``seq``): reports and the control sheet name units and officers from it,
+    so that an officer who has left still shows under the name they had, in one read that grows
+    with the people, not with the versions.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE organisations (
+            version TEXT PRIMARY KEY, data TEXT NOT NULL, loaded_at TEXT NOT NULL,
+            seq INTEGER NOT NULL
+        );
+        CREATE UNIQUE INDEX organisations_seq ON organisations(seq);
+        CREATE TABLE organisation_names (
+            kind TEXT NOT NULL, key TEXT NOT NULL, name TEXT NOT NULL, unit TEXT,
+            seq INTEGER NOT NULL, PRIMARY KEY (kind, key)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_lean_step_indexes", _m002_lean_step_indexes),
     ("003_service_jobs", _m003_service_jobs),
     ("005_accountability_facts", _m005_accountability_facts),
+    ("006_organisations", _m006_organisations),
 ]
