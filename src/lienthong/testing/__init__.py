@@ -11,7 +11,9 @@ Strategies:
 * :func:`overlays` — random calendar overlays (extra weekdays off, worked weekend days);
 * :func:`calendars` — :class:`~lienthong.WorkingCalendar` objects with a random overlay;
 * :func:`dossier_histories`, :func:`actions`, :func:`play`, :class:`Player` — random lives of one
-  dossier played through the Engine (from :mod:`lienthong.testing.dossiers`).
+  dossier played through the Engine (from :mod:`lienthong.testing.histories`,
+  :mod:`lienthong.testing.actions` and :mod:`lienthong.testing.player`, gathered in
+  :mod:`lienthong.testing.dossiers`).
 
 Helpers for tests that run dossiers: :func:`make_test_engine` (an Engine with the demo organisation,
 a fixed clock and only the plugins given), :func:`sample_process`, :class:`StubOperations` (a
@@ -51,36 +53,46 @@ from lienthong.testing.engines import (
 )
 
 if TYPE_CHECKING:
-    from lienthong.testing.dossiers import (
+    from lienthong.testing.actions import (
+        Action,
         Advance,
         Apologise,
+        Claim,
         Complete,
         EndObligation,
         History,
-        Player,
         ReceiveSupplement,
+        Refuse,
         RequestSupplement,
+        Restart,
         StartObligation,
         Tick,
-        actions,
-        dossier_histories,
-        play,
+        Withdraw,
     )
+    from lienthong.testing.histories import DEFAULT_WEIGHTS, actions, dossier_histories
+    from lienthong.testing.player import Player, PlayRecord, play
 
 __all__ = [
+    "DEFAULT_WEIGHTS",
     "DEFAULT_YEARS",
+    "Action",
     "Advance",
     "Apologise",
+    "Claim",
     "Complete",
     "EndObligation",
     "FixedClock",
     "History",
+    "PlayRecord",
     "Player",
     "ReceiveSupplement",
+    "Refuse",
     "RequestSupplement",
+    "Restart",
     "StartObligation",
     "StubOperations",
     "Tick",
+    "Withdraw",
     "actions",
     "calendars",
     "demo_organisation",
@@ -96,30 +108,20 @@ __all__ = [
     "working_durations",
 ]
 
-#: Dossier-history strategies and the player live in :mod:`lienthong.testing.dossiers`, which
-#: imports hypothesis at once; they are re-exported here lazily, on first use.
-_DOSSIER_NAMES = frozenset(
-    {
-        "Advance",
-        "Apologise",
-        "Complete",
-        "EndObligation",
-        "History",
-        "Player",
-        "ReceiveSupplement",
-        "RequestSupplement",
-        "StartObligation",
-        "Tick",
-        "actions",
-        "dossier_histories",
-        "play",
-    }
-)
+#: Dossier histories, their actions and the player import the Engine (and the strategies
+#: hypothesis) at once: they are re-exported here lazily, on first use, from these modules.
+_LAZY = {
+    "lienthong.testing.actions": """Action Advance Apologise Claim Complete EndObligation History
+        ReceiveSupplement Refuse RequestSupplement Restart StartObligation Tick Withdraw""",
+    "lienthong.testing.histories": "DEFAULT_WEIGHTS actions dossier_histories",
+    "lienthong.testing.player": "Player PlayRecord play",
+}
+_WHERE = {name: module for module, names in _LAZY.items() for name in names.split()}
 
 
 def __getattr__(name: str) -> Any:
-    if name in _DOSSIER_NAMES:
-        from lienthong.testing import dossiers
+    if name in _WHERE:
+        import importlib
 
-        return getattr(dossiers, name)
+        return getattr(importlib.import_module(_WHERE[name]), name)
     raise AttributeError(f"module 'lienthong.testing' has no attribute {name!r}")
