@@ -37,7 +37,9 @@ from typing import TYPE_CHECKING, Any
 from lienthong.legaltime.clock import FixedClock
 from lienthong.testing.calendars import (
     DEFAULT_YEARS,
+    boundary_instants,
     calendars,
+    holiday_edges,
     instants,
     overlays,
     periods,
@@ -51,6 +53,9 @@ from lienthong.testing.engines import (
     run_dossier,
     sample_process,
 )
+from lienthong.testing.orgs import DEMO_ROLES, depth, organisations
+from lienthong.testing.procedures import ProcedureDraft, StepDraft, procedure_drafts, procedures
+from lienthong.testing.states import assert_same_state, comparable_state
 
 if TYPE_CHECKING:
     from lienthong.testing.actions import (
@@ -75,6 +80,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_WEIGHTS",
     "DEFAULT_YEARS",
+    "DEMO_ROLES",
     "Action",
     "Advance",
     "Apologise",
@@ -85,23 +91,33 @@ __all__ = [
     "History",
     "PlayRecord",
     "Player",
+    "ProcedureDraft",
     "ReceiveSupplement",
     "Refuse",
     "RequestSupplement",
     "Restart",
     "StartObligation",
+    "StepDraft",
     "StubOperations",
     "Tick",
     "Withdraw",
     "actions",
+    "assert_same_state",
+    "boundary_instants",
     "calendars",
+    "comparable_state",
     "demo_organisation",
+    "depth",
     "dossier_histories",
+    "holiday_edges",
     "instants",
     "make_test_engine",
+    "organisations",
     "overlays",
     "periods",
     "play",
+    "procedure_drafts",
+    "procedures",
     "reference_add_minutes",
     "run_dossier",
     "sample_process",
