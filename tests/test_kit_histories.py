@@ -172,7 +172,11 @@ def test_a_refusal_at_reception_closes_an_online_dossier_and_needs_a_reception_s
 
 
 @settings(max_examples=30, deadline=None)
-@given(dossier_histories("1.013932", min_actions=0, max_actions=3, start=boundary_instants(years=(2025, 2026))))
+@given(
+    dossier_histories(
+        "1.013932", min_actions=0, max_actions=3, start=boundary_instants(years=(2025, 2026))
+    )
+)
 def test_a_history_with_a_start_arrives_then(history: History) -> None:
     clock = FixedClock(START)
     engine = make_test_engine(clock=clock, processes=[ARCHIVE])

@@ -47,8 +47,13 @@ def draws(strategy: st.SearchStrategy, n: int = 400) -> list:
     would run out and leave the rest to the other branches of a ``one_of``."""
     seen: list = []
 
-    @settings(max_examples=max(1, n // 20), database=None, derandomize=True, deadline=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=max(1, n // 20),
+        database=None,
+        derandomize=True,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+    )
     @given(st.lists(strategy, min_size=min(n, 20), max_size=min(n, 20)))
     def collect(values: list) -> None:
         seen.extend(values)

@@ -7,9 +7,14 @@ works without it.
 Strategies:
 
 * :func:`instants` — aware datetimes in Asia/Ho_Chi_Minh, whole minutes, over a year range;
-* :func:`working_durations` — durations in working minutes;
+* :func:`boundary_instants` — instants mostly at the working day's edges (08:00, 12:00, 13:00,
+  15:00, 17:00, give or take a minute), half of them on :func:`holiday_edges`;
+* :func:`working_durations` — durations in working minutes (in a given calendar's days);
 * :func:`overlays` — random calendar overlays (extra weekdays off, worked weekend days);
 * :func:`calendars` — :class:`~lienthong.WorkingCalendar` objects with a random overlay;
+* :func:`organisations` — unit hierarchies with heads, deputies, officers and lane roles;
+* :func:`procedure_drafts`, :func:`procedures` — random procedures (their BPMN bytes), shares
+  within a random deadline;
 * :func:`dossier_histories`, :func:`actions`, :func:`play`, :class:`Player` — random lives of one
   dossier played through the Engine (from :mod:`lienthong.testing.histories`,
   :mod:`lienthong.testing.actions` and :mod:`lienthong.testing.player`, gathered in
@@ -17,8 +22,9 @@ Strategies:
 
 Helpers for tests that run dossiers: :func:`make_test_engine` (an Engine with the demo organisation,
 a fixed clock and only the plugins given), :func:`sample_process`, :class:`StubOperations` (a
-plugin with canned service-task results) and :func:`run_dossier` (receive one and work it to the
-end).
+plugin with canned service-task results), :func:`run_dossier` (receive one and work it to the
+end), :func:`comparable_state` and :func:`assert_same_state` (two engines' dossiers, steps and
+audit, SpiffWorkflow's random task ids aside).
 
 Example::
 
