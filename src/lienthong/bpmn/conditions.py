@@ -227,7 +227,7 @@ def _syntax(
         "condition-python",
         el,
         f"{where}: the condition {shown!r} is not a Python expression "
-        f"(syntax error at column {e.offset or 0}: {e.msg})",
+        f"(syntax error{f' at column {e.offset}' if e.offset and e.offset > 0 else ''}: {e.msg})",
         fix="write a Python expression such as approved == True or fee > 0",
         line=line,
     )

@@ -38,8 +38,8 @@ UNSUPPORTED: dict[str, tuple[str, str]] = {
     "eventBasedGateway": ("event-based gateways", "choose with an exclusive gateway"),
     "complexGateway": ("complex gateways", "choose with an exclusive or an inclusive gateway"),
     "timerEventDefinition": (
-        "timer events (deadlines come from lienthong:share)",
-        "remove the timer and give the steps their shares (lienthong:share): Engine.tick "
+        "timer events",
+        "remove the timer: a step's deadline comes from its lienthong:share, and Engine.tick "
         "warns and escalates on the working calendar",
     ),
     "messageEventDefinition": ("message events", _ANSWER),
@@ -192,7 +192,8 @@ class ProcessCheck:
                 self.found.add(
                     "property-value",
                     el,
-                    f"{describe(el)}: {PREFIX}coordinating is {lp['coordinating']!r}",
+                    f"{describe(el)}: {PREFIX}coordinating {lp['coordinating']!r} is neither "
+                    "true nor false",
                     fix="write true (a coordinating agency) or false",
                     line=lp.line("coordinating", el.sourceline),
                 )

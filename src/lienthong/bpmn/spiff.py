@@ -60,6 +60,8 @@ def check_schema(root: Any, found: Findings) -> bool:
     for error in log:
         el = _element_at(root, error.line, error.message)
         message, fix = _schema_words(_short(error.message), ids)
+        if el is not None:
+            message = f"{describe(el)}: {message}"
         found.add("bpmn-schema", el, message, fix=fix, line=error.line)
     return False
 
@@ -68,6 +70,9 @@ def _element_at(root: Any, line: int, message: str) -> Any:
     m = re.match(r"Element '\{([^}]*)\}([^']+)'", message)
     for el in root.iter(etree.Element):
         if el.sourceline == line and (not m or etree.QName(el).localname == m.group(2)):
+            # An element without an id (a condition, a property) is shown as the one it is in.
+            while el.get("id") is None and el.getparent() is not None:
+                el = el.getparent()
             return el
         if el.sourceline and el.sourceline > line:
             break
@@ -98,7 +103,7 @@ def _schema_words(text: str, ids: dict[str, int]) -> tuple[str, str]:
         )
     m = re.match(r"Element '([^']+)': This element is not expected\.(?: Expected is (.*)\.)?", text)
     if m:
-        expected = (m.group(2) or "").strip(" ()") or ""
+        expected = re.sub(r"^(one of)?\s*\(\s*|\s*\)$", "", m.group(2) or "")
         tail = f" (expected here: {expected})" if expected else ""
         return (
             f"{m.group(1)} is not allowed here{tail}",
@@ -120,6 +125,13 @@ def _schema_words(text: str, ids: dict[str, int]) -> tuple[str, str]:
         return (
             f"{m.group(1)}: {m.group(2)}={m.group(3)!r} is not valid (it must be {want})",
             f"write {want} for {m.group(2)}",
+        )
+    m = re.match(r"Element '([^']+)': Missing child element\(s\)\. Expected is (.*)\.", text)
+    if m:
+        expected = re.sub(r"^(one of)?\s*\(\s*|\s*\)$", "", m.group(2))
+        return (
+            f"{m.group(1)} lacks an element it must hold: {expected}",
+            "add the missing element, or delete the incomplete one",
         )
     m = re.match(r"Element '([^']+)': The attribute '([^']+)' is required but missing", text)
     if m:
@@ -201,8 +213,8 @@ _SPIFF_TEXTS: list[tuple[str, str, str, bool]] = [
         True,
     ),
     (
-        r"Cannot resolve data(Input|Output)Association (.*)",
-        r"the data association names \2, which is no data object of the process",
+        r"Cannot resolve data(Input|Output)Association",
+        "a data association of it names a data object the process does not have",
         "remove the data association, or point it at a data object of the process",
         False,
     ),
@@ -210,6 +222,8 @@ _SPIFF_TEXTS: list[tuple[str, str, str, bool]] = [
 
 
 def _spiff_words(text: str) -> tuple[str, str, bool]:
+    # SpiffWorkflow puts lxml's repr of an element in some messages: name the element instead.
+    text = _short(re.sub(r"<Element (\{[^}]*\}\w+) at 0x[0-9a-f]+>", r"\1", text))
     for pattern, words, fix, ours in _SPIFF_TEXTS:
         m = re.search(pattern, text)
         if m:
