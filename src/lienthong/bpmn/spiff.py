@@ -9,6 +9,7 @@ translated rather than raw (``Multiple outgoing flows are not supported for task
 
 from __future__ import annotations
 
+import queue
 import re
 import sys
 import threading
@@ -145,31 +146,49 @@ def _schema_words(text: str, ids: dict[str, int]) -> tuple[str, str]:
 _PARSE_STACK_BYTES = 256 * 1024 * 1024
 _PARSE_RECURSION_LIMIT = 25_000
 _parse_lock = threading.Lock()
+#: The thread parses run in, started at the first parse and kept: starting a thread with that
+#: much stack costs more than parsing a procedure's file (a lint of 2,000 files starts it once).
+_worker: threading.Thread | None = None
+_jobs: queue.SimpleQueue[Callable[[], None]] = queue.SimpleQueue()
+
+
+def _serve() -> None:
+    while True:
+        _jobs.get()()
 
 
 def _deep(fn: Callable[[], T]) -> T:
-    """``fn()`` in a thread with a deep stack; its exception is raised here."""
+    """``fn()`` in the thread with a deep stack; its exception is raised here."""
+    global _worker
     out: list[T] = []
     error: list[BaseException] = []
+    done = threading.Event()
 
-    def target() -> None:
+    def job() -> None:
         try:
             out.append(fn())
         except BaseException as e:  # handed back to the caller's thread below
             error.append(e)
+        finally:
+            done.set()
 
     # The recursion limit is the interpreter's, not the thread's: raise it only while the parse
-    # runs (one parse at a time), and give the thread a stack that can hold that many frames.
+    # runs (one parse at a time), in a thread whose stack can hold that many frames.
     with _parse_lock:
-        old_limit, old_stack = sys.getrecursionlimit(), threading.stack_size()
-        threading.stack_size(_PARSE_STACK_BYTES)
+        if _worker is None or not _worker.is_alive():  # the first parse, or a forked child
+            old_stack = threading.stack_size()
+            threading.stack_size(_PARSE_STACK_BYTES)
+            try:
+                _worker = threading.Thread(target=_serve, name="lienthong-bpmn-parse", daemon=True)
+                _worker.start()
+            finally:
+                threading.stack_size(old_stack)
+        old_limit = sys.getrecursionlimit()
         try:
             sys.setrecursionlimit(max(old_limit, _PARSE_RECURSION_LIMIT))
-            worker = threading.Thread(target=target, name="lienthong-bpmn-parse")
-            worker.start()
-            worker.join()
+            _jobs.put(job)
+            done.wait()
         finally:
-            threading.stack_size(old_stack)
             sys.setrecursionlimit(old_limit)
     if error:
         raise error[0]
