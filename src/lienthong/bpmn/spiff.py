@@ -55,11 +55,13 @@ def check_schema(root: Any, found: Findings) -> bool:
     if ok:
         return True
     ids: dict[str, int] = {}
+    at_line: dict[int, list[Any]] = {}
     for el in root.iter(etree.Element):
         if el.get("id"):
             ids[el.get("id")] = ids.get(el.get("id"), 0) + 1
+        at_line.setdefault(el.sourceline, []).append(el)
     for error in log:
-        el = _element_at(root, error.line, error.message)
+        el = _element_at(at_line.get(error.line, []), error.message)
         message, fix = _schema_words(_short(error.message), ids)
         if el is not None:
             message = f"{describe(el)}: {message}"
@@ -67,16 +69,15 @@ def check_schema(root: Any, found: Findings) -> bool:
     return False
 
 
-def _element_at(root: Any, line: int, message: str) -> Any:
+def _element_at(candidates: list[Any], message: str) -> Any:
+    """Of the elements on the error's line, the one it names, shown as the element with an id
+    it is in (a condition, a property has none of its own)."""
     m = re.match(r"Element '\{([^}]*)\}([^']+)'", message)
-    for el in root.iter(etree.Element):
-        if el.sourceline == line and (not m or etree.QName(el).localname == m.group(2)):
-            # An element without an id (a condition, a property) is shown as the one it is in.
+    for el in candidates:
+        if not m or etree.QName(el).localname == m.group(2):
             while el.get("id") is None and el.getparent() is not None:
                 el = el.getparent()
             return el
-        if el.sourceline and el.sourceline > line:
-            break
     return None
 
 
