@@ -126,12 +126,15 @@ def test_forty_diamonds_load_and_the_heaviest_path_is_named() -> None:
     data, heaviest = diamonds(40, "9d7h59m")
     with pytest.raises(ProcedureError) as info:
         load_procedure(data, name="diamonds.bpmn")
-    long_steps = " -> ".join(f"long_{i}" for i in range(40))
+    long_steps = " + ".join(f"long_{i} 2h" for i in range(40))
     assert str(info.value) == (
-        "diamonds.bpmn: process 'generated': the shares along the path "
+        "diamonds.bpmn: line 3: process generated: the shares along the path "
         f"{' -> '.join(heaviest)} add up to 10d ({long_steps}), more than the legal deadline "
-        "9d7h59m"
+        "9d7h59m (fix: shorten the shares (lienthong:share) of these steps, or check "
+        "lienthong:deadline) [share-over-deadline]"
     )
+    [problem] = info.value.problems
+    assert (problem.rule, problem.element, problem.line) == ("share-over-deadline", "generated", 3)
 
 
 def test_a_chain_of_300_tasks_loads_and_its_shares_are_summed() -> None:
@@ -142,7 +145,7 @@ def test_a_chain_of_300_tasks_loads_and_its_shares_are_summed() -> None:
     message = str(info.value)
     path = " -> ".join(["submitted", *(f"t{i}" for i in range(300)), "done"])
     assert f"the shares along the path {path} add up to 37d4h (" in message
-    assert message.endswith("more than the legal deadline 37d3h")
+    assert "more than the legal deadline 37d3h (fix: " in message
 
 
 def test_a_chain_of_2000_tasks_loads_and_its_shares_are_summed() -> None:
@@ -158,9 +161,9 @@ def test_a_chain_too_long_even_for_the_deep_parse_gets_a_clear_error(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # The limit the parse gets, lowered to the interpreter's default: 600 tasks are too many.
-    from lienthong.bpmn import procedures
+    from lienthong.bpmn import spiff
 
-    monkeypatch.setattr(procedures, "_PARSE_RECURSION_LIMIT", 1000)
+    monkeypatch.setattr(spiff, "_PARSE_RECURSION_LIMIT", 1000)
     with pytest.raises(ProcedureError) as info:
         load_procedure(chain(600, "0m", "5d"), name="very-long-chain.bpmn")
     message = str(info.value)
@@ -210,9 +213,11 @@ def test_a_loop_counts_once_and_a_path_stops_where_it_would_go_back() -> None:
     with pytest.raises(ProcedureError) as info:
         load_procedure(loop("5d"), name="loop.bpmn")
     assert str(info.value) == (
-        "loop.bpmn: process 'generated': the shares along the path "
+        "loop.bpmn: line 3: process generated: the shares along the path "
         "submitted -> reception -> review -> complete -> which -> supplement_a add up to 6d "
-        "(reception -> review -> supplement_a), more than the legal deadline 5d"
+        "(reception 1d + review 2d + supplement_a 3d), more than the legal deadline 5d "
+        "(fix: shorten the shares (lienthong:share) of these steps, or check lienthong:deadline) "
+        "[share-over-deadline]"
     )
 
 

@@ -15,6 +15,10 @@ class LienthongError(Exception):
 class ProcedureError(LienthongError):
     """A BPMN file or its lienthong properties are invalid (file, element id, line)."""
 
+    #: The problems that refused the file (``lienthong.bpmn.problems.Problem`` records, every
+    #: error ``lienthong lint`` reports for it), when it was read; empty otherwise.
+    problems: tuple[object, ...] = ()
+
 
 class UnknownProcedure(LienthongError):
     """No procedure with that code (or version hash) is loaded."""

@@ -191,6 +191,7 @@ class Engine(Queries):
         self._procedures = Procedures(
             self.store,
             self.hooks,
+            org=self.org,
             restricted_scripts=scripts == "restricted",
             now=lambda: iso(self.clock.now()),
         )
@@ -239,7 +240,11 @@ class Engine(Queries):
 
     @_guarded
     def load_procedures(self, folder: str | Path) -> list[Procedure]:
-        """Load every ``*.bpmn`` file of a folder, in name order."""
+        """Load every ``*.bpmn`` file of a folder, in name order: all of them, or none.
+
+        Every file is checked first; when any is refused, one :class:`ProcedureError` lists
+        every refused file with all its problems, and no file of the folder is loaded.
+        """
         path = Path(arg.path(folder, "folder"))
         try:
             found = path.is_dir()

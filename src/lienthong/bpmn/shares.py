@@ -1,0 +1,101 @@
+"""Every path from a start to an end must fit its steps' shares within the legal deadline.
+
+Parallel branches are separate paths, so a split into two 2-day branches after a 1-day step
+needs 3 days, not 5. A loop counts once: a path never goes back to a node it has passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from lienthong.bpmn.problems import Findings, describe, label
+from lienthong.bpmn.properties import NS
+from lienthong.legaltime.durations import format_duration
+
+
+def check_shares(
+    found: Findings,
+    proc: Any,
+    shares: Mapping[str, int],
+    names: Mapping[str, str],
+    deadline: int,
+    deadline_text: str,
+) -> None:
+    """Report the heaviest path of ``proc`` if its shares (step id -> minutes) add up to more
+    than ``deadline`` minutes, naming its steps by the names the designer gave them."""
+    graph: dict[str, list[str]] = {}
+    for f in proc.xpath(".//bpmn:sequenceFlow", namespaces=NS):
+        graph.setdefault(f.get("sourceRef"), []).append(f.get("targetRef"))
+    starts = [e.get("id") for e in proc.xpath("./bpmn:startEvent", namespaces=NS)]
+    total, path = heaviest_path(graph, starts, shares)
+    if total <= deadline:
+        return
+    steps = [p for p in path if shares.get(p)]
+    shown = " + ".join(
+        f"{label(names.get(p, '')) or p} {format_duration(shares[p])}" for p in steps
+    )
+    found.add(
+        "share-over-deadline",
+        proc,
+        f"{describe(proc)}: the shares along the path {' -> '.join(path)} add up to "
+        f"{format_duration(total)} ({shown or '?'}), more than the legal deadline {deadline_text}",
+        fix="shorten the shares (lienthong:share) of these steps, or check lienthong:deadline",
+    )
+
+
+def heaviest_path(
+    graph: Mapping[str, list[str]], starts: list[str], weight: Mapping[str, int]
+) -> tuple[int, list[str]]:
+    """The path from a start, never back to a node it has passed, with the greatest total weight.
+
+    Enumerating the paths would take time exponential in the number of gateways, so this is a
+    longest-path computation over the graph less the back edges of one depth-first search, in
+    time linear in its size and without recursion (a chain of tasks is as deep as it is long).
+
+    When every loop is entered through a single node (what a flow drawn back to an earlier step
+    gives), that node lies on every path to the back edge, so no path could take that edge
+    anyway: the answer is exactly the heaviest of all the paths, and of the equally heavy ones
+    the first in flow order, as a walk through all of them would find. A loop entered at two
+    places is counted along the paths this search keeps, which can miss a heavier one; finding
+    that one is NP-hard. Returns ``(-1, [])`` without starts.
+    """
+    best: dict[str, int] = {}  # a finished node: the heaviest total from it to an end
+    then: dict[str, str | None] = {}  # ... and the successor that total goes through
+    open_: set[str] = set()  # the nodes on the search's stack: an edge to one is a back edge
+    for start in starts:
+        if start in best:
+            continue
+        open_.add(start)
+        stack = [(start, iter(graph.get(start, ())))]
+        while stack:
+            node, todo = stack[-1]
+            for n in todo:
+                if n not in best and n not in open_:
+                    open_.add(n)
+                    stack.append((n, iter(graph.get(n, ()))))
+                    break
+            else:
+                stack.pop()
+                # Every successor has finished except the open ones, which are back edges (the
+                # node itself among them, for a flow to itself). The first heaviest wins ties, as
+                # a walk in flow order would meet it first.
+                pick: str | None = None
+                for n in graph.get(node, ()):
+                    if n not in open_ and (pick is None or best[n] > best[pick]):
+                        pick = n
+                best[node] = weight.get(node, 0) + (best[pick] if pick is not None else 0)
+                then[node] = pick
+                open_.discard(node)
+    first = None
+    for start in starts:
+        if first is None or best[start] > best[first]:
+            first = start
+    if first is None:
+        return -1, []
+    path: list[str] = []
+    at: str | None = first
+    while at is not None:
+        path.append(at)
+        at = then[at]
+    return best[first], path
