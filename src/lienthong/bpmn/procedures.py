@@ -40,6 +40,9 @@ T = TypeVar("T")
 #: file is tens of kilobytes, and parsing costs memory and time in proportion to the size.
 MAX_BPMN_BYTES = 5 * 1024 * 1024
 STEP_KINDS = ("reception", "processing", "return")
+#: ``lienthong:apology-by`` on the process: who signs the apology (Mẫu 04) — the unit at fault
+#: (``fault``, the default) or the procedure's lead agency (``lead``, cơ quan chủ trì).
+APOLOGY_BY = ("fault", "lead")
 _TASK_TAGS = ("userTask", "serviceTask", "scriptTask", "manualTask", "task")
 #: What the engine cannot run yet: refused when the file loads, rather than a dossier stuck later.
 #: Timers would read the wall clock (lienthong's deadlines come from lienthong:share instead);
@@ -108,6 +111,8 @@ class Procedure:
     legal_basis: str = ""
     #: working minutes a unit has to ask for a supplement; None: the Engine's default (3 days)
     supplement_window_minutes: int | None = None
+    #: who signs the apology: ``fault`` (the unit at fault) or ``lead`` (the lead agency)
+    apology_by: str = "fault"
     spec: Any = attrs.field(default=None, eq=False, repr=False)
     subprocess_specs: Any = attrs.field(default=None, eq=False, repr=False)
 
@@ -291,6 +296,12 @@ def load_procedure(
             named = f" named {seq.get('name')!r}" if seq.get("name") else ""
             raise ProcedureError(f"{_where(file, seq)}{named}: condition refused: {e}") from None
 
+    apology_by = props.get("apology-by", "fault").strip().lower() or "fault"
+    if apology_by not in APOLOGY_BY:
+        raise ProcedureError(
+            f"{_where(file, proc)}: {PREFIX}apology-by {props['apology-by']!r} is not one of "
+            f"{', '.join(APOLOGY_BY)}"
+        )
     fee_text = props.get("fee")
     try:
         fee = int(fee_text) if fee_text else None
@@ -328,6 +339,7 @@ def load_procedure(
             if props.get("supplement-window")
             else None
         ),
+        apology_by=apology_by,
         spec=spec,
         subprocess_specs=subprocess_specs,
     )

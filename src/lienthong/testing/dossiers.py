@@ -139,8 +139,9 @@ class Tick(Action):
 
 @attrs.frozen
 class Apologise(Action):
-    """The head of a unit with open work apologises; the new appointment is ``extra_minutes``
-    working minutes after the current one (after now, if there is none yet)."""
+    """The head (or else a deputy) of the first unit at fault (``Engine.units_at_fault``)
+    apologises; the new appointment is ``extra_minutes`` working minutes after the current one,
+    or after now if that is later or there is none yet."""
 
     extra_minutes: int = 480
 
@@ -340,12 +341,14 @@ class Player:
         if isinstance(action, Apologise):
             if not before.open_steps:
                 return _SKIP
-            unit = e.org.unit(before.open_steps[0].unit)
-            if not unit.head:
+            unit = e.org.unit(e.units_at_fault(code)[0].unit)
+            signer = unit.head or next(iter(unit.deputies), None)
+            if signer is None:
                 return _SKIP
-            base = d.appointment or self.clock.now()
+            now = self.clock.now()
+            base = max(d.appointment, now) if d.appointment else now
             new = e.calendar.add_minutes(base, max(1, action.extra_minutes))
-            return e.apologise(code, officer=unit.head, reason="Chậm xác minh (thử nghiệm)",
+            return e.apologise(code, officer=signer, reason="Chậm xác minh (thử nghiệm)",
                                new_appointment=new)
         raise TypeError(f"unknown action {action!r}")
 
