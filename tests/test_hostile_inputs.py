@@ -202,6 +202,8 @@ def commands(w: World) -> dict[str, tuple[str, dict[str, st.SearchStrategy[Any]]
         "open_steps(officer)": ("open_steps", {"officer": officer}),
         "open_steps(dossier)": ("open_steps", {"dossier": code}),
         "audit_rows": ("audit_rows", {"dossier": code}),
+        "units_at_fault": ("units_at_fault", {"dossier": code}),
+        "faults": ("faults", {"dossier": code}),
         "control_sheet": ("control_sheet", {"dossier": code}),
         "procedure": ("procedure", {"code_or_version": valid_or_hostile("233448", "9.99")}),
         "load_procedure": ("load_procedure", {

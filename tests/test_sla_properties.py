@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import attrs
+import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -23,6 +24,7 @@ from lienthong import (
     FixedClock,
     Organisation,
     ResultClass,
+    SlaError,
     Status,
     WorkingCalendar,
 )
@@ -33,6 +35,7 @@ from lienthong.testing import instants
 from lienthong.testing.dossiers import (
     LONG_GAP_MINUTES,
     Advance,
+    Apologise,
     Complete,
     EndObligation,
     History,
@@ -110,20 +113,22 @@ def test_a_pause_shifts_the_appointment_and_every_open_step_by_its_working_lengt
         for s in a.before.open_steps:
             after = a.after.step(s.id)
             assert after is not None  # ending a pause closes nothing
-            # A step opened during the pause lived through only part of it: today it is
-            # shifted by the whole pause anyway (see the regression test at the end of this file).
-            lived = p if s.opened_at <= old.paused_since else cal.between(s.opened_at, a.at)
-            pairs += [(f"step {s.id} due", s.due_at, after.due_at, lived),
-                      (f"step {s.id} warning", s.warn_at, after.warn_at, lived),
+            # No step completes during a pause, so none opened during it: each lived through
+            # the whole of it (see the regression test at the end of this file).
+            assert s.opened_at <= old.paused_since
+            if s.share_minutes == 0:  # due with the dossier
+                assert after.due_at == new.appointment
+            pairs += [(f"step {s.id} due", s.due_at, after.due_at, p),
+                      (f"step {s.id} warning", s.warn_at, after.warn_at, p),
                       (f"step {s.id} escalation", s.next_escalation_at,
-                       after.next_escalation_at, lived)]
+                       after.next_escalation_at, p)]
         for what, o, n, shift in pairs:
             if o is None:
                 assert n is None, what
                 continue
             assert n is not None, what
             moved = cal.between(o, n)
-            assert moved == p or (moved == shift and shift != p), what
+            assert moved == shift, what
             if moved:
                 assert n == cal.add_minutes(o, moved), what
             else:  # see test_a_zero_pause_leaves_the_appointment_alone
@@ -172,6 +177,7 @@ def check_escalations(engine: Engine, record: PlayRecord) -> int:
     cal = engine.calendar
     day = cal.minutes_per_day
     ladders: dict[int, Ladder] = {}
+    with_dossier: set[int] = set()  # steps without a share: due with the dossier
     checked = 0
 
     def track(snap: Any) -> None:
@@ -179,6 +185,9 @@ def check_escalations(engine: Engine, record: PlayRecord) -> int:
             if s.id not in ladders:
                 assert s.escalation_level == 0 and s.next_escalation_at == s.due_at
                 ladders[s.id] = Ladder(0, s.due_at)
+                if s.share_minutes == 0 and not (
+                        s.step_kind == "reception" and snap.dossier.channel == Channel.ONLINE):
+                    with_dossier.add(s.id)
 
     track(record.received.after)
     for a in record.applied:
@@ -192,17 +201,21 @@ def check_escalations(engine: Engine, record: PlayRecord) -> int:
                 lad = ladders[s.id]
                 if lad.pending is None:
                     continue
-                lived = (p if since is None or s.opened_at <= since
-                         else cal.between(s.opened_at, a.at))
+                assert since is not None and s.opened_at <= since  # none opens in a pause
                 after = a.after.step(s.id)
                 assert after is not None and after.next_escalation_at is not None
                 now_at = after.next_escalation_at
                 moved = cal.between(lad.pending, now_at)
-                assert moved in (p, lived)  # see the pause property above
+                assert moved == p  # see the pause property above
                 lad.pending = cal.add_minutes(lad.pending, moved) if moved else now_at
         if a.done and isinstance(a.action, ReceiveSupplement):
             for s in a.after.open_steps:  # the deadline restarts: so does the ladder
                 ladders[s.id] = Ladder(0, s.due_at)
+        if a.done and isinstance(a.action, Apologise):
+            for s in a.after.open_steps:  # due with the dossier: a new due, a new ladder
+                if s.id in with_dossier:
+                    assert s.due_at == a.after.dossier.appointment
+                    ladders[s.id] = Ladder(0, s.due_at)
         if isinstance(a.action, Tick):
             desk_reports = Counter(r["step_id"] for r in rows if is_desk_report(r))
             first_levels = {r["step_id"] for r in rows if not is_desk_report(r) and level(r) == 1}
@@ -237,9 +250,12 @@ def check_escalations(engine: Engine, record: PlayRecord) -> int:
                 assert s.escalation_level == ladders[s.id].level
                 assert s.next_escalation_at == ladders[s.id].pending
         track(a.after)
-    # Over the whole life, per step: 1, 2, 3, ... each once, restarting only with a supplement.
-    restarts = [r["id"] for r in record.audit if r["event"] == "supplement_received"]
+    # Over the whole life, per step: 1, 2, 3, ... each once, restarting only with a supplement
+    # or, for a step due with the dossier, an apology's new appointment.
+    supplements = [r["id"] for r in record.audit if r["event"] == "supplement_received"]
+    apologies = [r["id"] for r in record.audit if r["event"] == "apology"]
     for sid in ladders:
+        restarts = sorted(supplements + (apologies if sid in with_dossier else []))
         levels = [(r["id"], level(r)) for r in record.audit
                   if r["event"] == "escalated" and r["step_id"] == sid and not is_desk_report(r)]
         for seg_start, seg_end in zip([0, *restarts], [*restarts, float("inf")], strict=True):
@@ -405,7 +421,11 @@ def test_a_zero_pause_leaves_the_appointment_alone() -> None:
     assert engine.step(d.code, birth.id).due_at == birth.due_at
 
 
-def test_a_step_opened_during_a_pause_gains_only_the_pause_it_lived_through() -> None:
+def test_no_step_completes_during_a_pause_so_none_opens_during_one() -> None:
+    """This test once completed the commune's step during the pause and checked that the police
+    step it opened gained only the part of the pause it lived through. The step may no longer
+    complete then (no step completes while the applicant pays): it completes after the pause,
+    and what it opens gets its whole share from then."""
     engine, clock = fresh(vn(2025, 3, 3, 9, 0))  # Monday
     d = engine.receive("233448", applicant={"name": "A"}, receiving_unit=DESK,
                        documents=["to_khai_lien_thong", "giay_chung_sinh"])
@@ -414,14 +434,18 @@ def test_a_step_opened_during_a_pause_gains_only_the_pause_it_lived_through() ->
     [birth] = engine.open_steps(dossier=d.code)
     clock.set(vn(2025, 3, 3, 10, 0))
     engine.start_obligation(d.code, officer=officer_of(engine, DESK))
-    clock.set(vn(2025, 3, 4, 10, 0))  # the commune registers the birth during the pause
-    engine.complete(d.code, birth.id, officer_of(engine, birth.unit),
-                    {"birth_certificate_no": "KS-1"})
-    opened = [s for s in engine.open_steps(dossier=d.code) if s.spec_id == "register_residence"]
-    [residence] = opened
-    assert residence.due_at == vn(2025, 3, 6, 10, 0)  # 2 working days
+    clock.set(vn(2025, 3, 4, 10, 0))  # the commune tries to register the birth during the pause
+    with pytest.raises(SlaError, match=r"status 6, Yêu cầu thực hiện nghĩa vụ tài chính"):
+        engine.complete(d.code, birth.id, officer_of(engine, birth.unit),
+                        {"birth_certificate_no": "KS-1"})
+    assert engine.step(d.code, birth.id).is_open
+    assert engine.dossier(d.code).status == Status.FINANCIAL_OBLIGATION
     clock.set(vn(2025, 3, 5, 10, 0))
     d = engine.end_obligation(d.code)
     assert d.paused_minutes == 960  # Monday 10:00 to Wednesday 10:00
-    # It lived through one working day of the pause (Tuesday 10:00 to Wednesday 10:00).
-    assert engine.step(d.code, residence.id).due_at == vn(2025, 3, 7, 10, 0)
+    assert engine.step(d.code, birth.id).due_at == vn(2025, 3, 6, 9, 0)  # 1 day + the pause
+    engine.complete(d.code, birth.id, officer_of(engine, birth.unit),
+                    {"birth_certificate_no": "KS-1"})
+    [residence] = [s for s in engine.open_steps(dossier=d.code)
+                   if s.spec_id == "register_residence"]
+    assert residence.due_at == vn(2025, 3, 7, 10, 0)  # 2 working days from Wednesday 10:00

@@ -61,12 +61,20 @@ def test_khai_sinh_received_just_before_tet(engine: Engine, clock: FixedClock) -
     assert [(a[1], a[0]) for a in report.actions] == [("escalated", vn(2025, 2, 3, 16, 45))]
     assert [s.id for s in engine.open_steps(officer="trieu.thi.hanh")] == [birth.id]
 
-    # ...one working day later to the head of the commune People's Committee; half an hour
-    # before that, one working day before the appointment, the apology became due.
+    # The apology's legal latest instant is one working day before the appointment, Tue 4/2
+    # 16:30; its reminder goes out half a working day before that: 210 minutes back to 13:00,
+    # 30 more from 12:00 -> Tue 11:30.
+    assert d.apology_required_at == vn(2025, 2, 4, 16, 30)
+    assert d.apology_at == vn(2025, 2, 4, 11, 30)
+    # ...one working day later the step goes to the head of the commune People's Committee;
+    # that morning the reminder went to the unit at fault, whose step is overdue.
     report = engine.tick(vn(2025, 2, 4, 17, 0))
     assert [(a[1], a[0]) for a in report.actions] == [
-        ("apology_required", vn(2025, 2, 4, 16, 30)),
+        ("apology_required", vn(2025, 2, 4, 11, 30)),
         ("escalated", vn(2025, 2, 4, 16, 45)),
+    ]
+    assert events(engine, d.code, "apology_required") == [
+        ("apology_required", "2025-02-04T11:30:00+07:00", "trieu.thi.hanh")
     ]
     assert [s.id for s in engine.open_steps(officer="ha.van.long")] == [birth.id]
     assert events(engine, d.code, "escalated") == [
@@ -75,7 +83,8 @@ def test_khai_sinh_received_just_before_tet(engine: Engine, clock: FixedClock) -
     ]
     assert engine.tick(vn(2025, 2, 4, 17, 0)).actions == ()  # idempotent
 
-    # The apology (Mẫu 04) from the resolving unit's head, once.
+    # The apology (Mẫu 04) from the unit at fault's head, once; at 17:00, after the latest
+    # instant (16:30), it is accepted and recorded as late.
     clock.set(vn(2025, 2, 4, 17, 0))
     with pytest.raises(NotAllowed, match=r"tran\.thi\.mai"):
         engine.apologise(
@@ -89,6 +98,9 @@ def test_khai_sinh_received_just_before_tet(engine: Engine, clock: FixedClock) -
     )
     assert d.appointment == vn(2025, 2, 7, 16, 30)
     assert d.original_appointment == vn(2025, 2, 5, 16, 30)
+    assert d.legal_appointment == vn(2025, 2, 5, 16, 30)  # the fact the apology does not move
+    assert (d.apology_unit, d.apology_by, d.apology_late) == (COMMUNE, "trieu.thi.hanh", True)
+    assert d.apology_required_at == vn(2025, 2, 4, 16, 30)
     with pytest.raises(SlaError, match="only once"):
         engine.apologise(
             d.code,

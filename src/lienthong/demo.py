@@ -238,15 +238,16 @@ def _first_processing(engine: Engine, code: str, step_id: int) -> bool:
 def _apologise(
     engine: Engine, code: str, rng: random.Random, finish_at: dict[int, datetime]
 ) -> None:
-    """When its officers' work will run past the appointment, the late unit's head signs the
-    apology (Mẫu 04) with an appointment 2 working days later."""
+    """When its officers' work will run past the appointment, the head of the unit at fault
+    (``Engine.units_at_fault``: the unit whose own step is late, else the one holding the work)
+    signs the apology (Mẫu 04) with an appointment 2 working days later."""
     d = engine.dossier(code)
     open_steps = [s for s in engine.steps(code) if s.is_open and s.step_kind != "return"]
     if d.is_closed or not open_steps or d.appointment is None or d.apology_issued_at:
         return
     if all(finish_at.get(s.id, s.opened_at) <= d.appointment for s in open_steps):
         return
-    head = engine.org.unit(open_steps[0].unit).head
+    head = engine.org.unit(engine.units_at_fault(code)[0].unit).head
     if head is None:
         return
     engine.apologise(

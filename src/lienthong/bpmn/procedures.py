@@ -73,6 +73,8 @@ class Procedure:
     legal_basis: str = ""
     #: working minutes a unit has to ask for a supplement; None: the Engine's default (3 days)
     supplement_window_minutes: int | None = None
+    #: who signs the apology: ``fault`` (the unit at fault) or ``lead`` (the lead agency)
+    apology_by: str = "fault"
     spec: Any = attrs.field(default=None, eq=False, repr=False)
     subprocess_specs: Any = attrs.field(default=None, eq=False, repr=False)
 
@@ -192,6 +194,7 @@ def _procedure(checked: Checked, data: bytes, file: str) -> Procedure:
         fee=checked.fee,
         legal_basis=props.get("legal-basis", ""),
         supplement_window_minutes=checked.supplement_window,
+        apology_by=props.get("apology-by", "").strip().lower() or "fault",
         spec=spec,
         subprocess_specs=checked.subprocess_specs,
     )

@@ -75,6 +75,10 @@ FLOW_NODES = frozenset(
     )
 )
 
+#: ``lienthong:apology-by`` on the process: who signs the apology (Mẫu 04) — the unit at fault
+#: (``fault``, the default) or the procedure's lead agency (``lead``, cơ quan chủ trì).
+APOLOGY_BY = ("fault", "lead")
+
 
 class ProcessCheck:
     """The rules over one process (its properties, lanes, tasks, flows and conditions)."""
@@ -170,6 +174,16 @@ class ProcessCheck:
             self.deadline = max(minutes or 0, 0)
         if props.get("supplement-window"):
             self.supplement_window = self._duration(proc, props, "supplement-window")
+        apology_by = props.get("apology-by", "").strip().lower()
+        if apology_by and apology_by not in APOLOGY_BY:
+            self.found.add(
+                "property-value",
+                proc,
+                f"{describe(proc)}: {PREFIX}apology-by {props['apology-by']!r} is not one of "
+                f"{', '.join(APOLOGY_BY)}",
+                fix="write fault (the unit at fault signs the apology) or lead (the lead agency)",
+                line=props.line("apology-by", proc.sourceline),
+            )
         fee = props.get("fee")
         if fee:
             try:

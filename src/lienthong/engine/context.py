@@ -21,6 +21,7 @@ from lienthong.bpmn.procedures import Procedure
 from lienthong.engine.procedures import Procedures
 from lienthong.engine.workflows import Workflows
 from lienthong.errors import DossierClosed, StepClosed, StepNotFound
+from lienthong.legaltime import rules
 from lienthong.legaltime.calendar import WorkingCalendar
 from lienthong.legaltime.clock import VN_TZ, Clock
 from lienthong.org import Organisation
@@ -157,8 +158,12 @@ class Context:
         self.hooks.call("audit_event", row=row, db=db, _dossier=fields.get("dossier"))
         return row
 
-    def apology_at(self, appointment: datetime | None) -> datetime | None:
-        """One working day before the appointment: the latest moment for the apology."""
-        if appointment is None:
-            return None
-        return self.calendar.subtract(appointment, days=1)
+    def apology_instants(
+        self, start: datetime | None, appointment: datetime | None
+    ) -> tuple[datetime | None, datetime | None]:
+        """The apology's reminder (``apology_at``, which the tick fires) and its legal latest
+        instant (``apology_required_at``) for a clock started at ``start`` and due at
+        ``appointment`` (:func:`lienthong.legaltime.rules.apology_instants`)."""
+        if start is None or appointment is None:
+            return None, None
+        return rules.apology_instants(start, appointment, self.calendar)

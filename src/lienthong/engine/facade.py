@@ -8,7 +8,8 @@ continues every dossier where it stopped.
 :class:`Engine` is a facade, as Camunda's ``ProcessEngine`` is: the work is done by command groups
 a reader finds by name — :mod:`~lienthong.engine.steps` (reception and steps),
 :mod:`~lienthong.engine.services` (service steps), :mod:`~lienthong.engine.legal` (supplements,
-obligations, the apology), :mod:`~lienthong.engine.tick` (the SLA timers) — over a shared
+obligations), :mod:`~lienthong.engine.apology` (the apology), :mod:`~lienthong.engine.tick` (the
+SLA timers) — over a shared
 :class:`~lienthong.engine.context.Context`.
 
 Service tasks are the exception that proves the rule: a service step's plugin operation (a call
@@ -41,6 +42,7 @@ from lienthong.bpmn.procedures import Procedure
 from lienthong.bpmn.scripts import make_script_engine
 from lienthong.engine import arguments as arg
 from lienthong.engine import organisation
+from lienthong.engine.apology import ApologyCommands
 from lienthong.engine.context import Context, iso
 from lienthong.engine.guard import guarded as _guarded
 from lienthong.engine.legal import LegalTimeCommands
@@ -212,6 +214,7 @@ class Engine(Queries):
         self._services = service_steps
         self._worker = Worker(service_steps)
         self._legal = LegalTimeCommands(self._ctx, progress)
+        self._apology = ApologyCommands(self._ctx)
         self._tick = TickCommands(self._ctx, progress)
         for folder in self.hooks.call("procedure_dirs"):
             for d in folder or ():
@@ -422,8 +425,18 @@ class Engine(Queries):
     def apologise(
         self, dossier: str, *, officer: str, reason: str, new_appointment: datetime
     ) -> Dossier:
-        """The resolving unit's head apologises and sets a new appointment, once per dossier."""
-        return self._legal.apologise(
+        """The unit at fault apologises and sets a new appointment (Mẫu 04), once per dossier.
+
+        ``officer`` is the head or a deputy of a unit at fault (:meth:`units_at_fault`): a unit
+        whose own step is overdue or was done late; with none, a unit holding the open work;
+        the lead agency where the procedure's ``lienthong:apology-by`` is ``lead``. A refusal
+        (:class:`NotAllowed`) names the units at fault. An online dossier not yet accepted has
+        no appointment to move (:class:`SlaError`). After the legal latest instant
+        (``apology_required_at``, one working day before the appointment) it is accepted and
+        recorded as late (``apology_late``). The dossier's lateness is still measured against
+        the appointment no apology moved (``legal_appointment``).
+        """
+        return self._apology.apologise(
             arg.text(dossier, "dossier"),
             officer=arg.text(officer, "officer"),
             reason=arg.text(reason, "reason"),

@@ -1,6 +1,6 @@
 """Legal-time commands: supplement requests and their receipt (Decree 118/2025 Art 19(5),
-Mẫu 02), financial-obligation pauses (status 6), and the apology with a new appointment
-(Art 19(6), Mẫu 04).
+Mẫu 02) and financial-obligation pauses (status 6); the apology with a new appointment (Art
+19(6), Mẫu 04) is in :mod:`lienthong.engine.apology`.
 
 The arithmetic is in :mod:`lienthong.legaltime.rules` (pure functions) and
 :mod:`lienthong.legaltime.calendar`; the timers that fire on their own are in
@@ -14,10 +14,10 @@ from datetime import datetime, timedelta
 
 import sqlite_utils
 
-from lienthong.engine import permissions
+from lienthong.engine import accountability, permissions
 from lienthong.engine.context import APPLICANT, Context, iso
 from lienthong.engine.progress import Progress
-from lienthong.errors import InvalidData, NotAllowed, SlaError
+from lienthong.errors import InvalidData, SlaError
 from lienthong.legaltime import rules
 from lienthong.status import Status
 from lienthong.store import audit, tables
@@ -25,7 +25,7 @@ from lienthong.store.records import Dossier, Step, parse_instant
 
 
 class LegalTimeCommands:
-    """Supplements (status 5), financial obligations (status 6) and the apology."""
+    """Supplements (status 5) and financial obligations (status 6)."""
 
     def __init__(self, ctx: Context, progress: Progress) -> None:
         self.ctx = ctx
@@ -82,6 +82,9 @@ class LegalTimeCommands:
                     f"(at most {self.ctx.supplements_per_unit} per unit)"
                 )
             close_at = now + timedelta(days=rules.SUPPLEMENT_CLOSE_DAYS)
+            # The supplement will restart every open step's clock: what is overdue now stays
+            # recorded as such.
+            keep_overdue(db, self.ctx.open_steps_of(db, dossier), now)
             tables.update_dossier(
                 db,
                 dossier,
@@ -138,22 +141,26 @@ class LegalTimeCommands:
             proc = self.ctx.procedure(d.procedure_version)
             asked = parse_instant(tables.supplement_requested_at(db, dossier)) or now
             appointment = rules.appointment(proc, now, self.ctx.calendar)
-            tables.update_dossier(
-                db,
-                dossier,
-                {
-                    "status": int(Status.PROCESSING),
-                    "appointment": iso(appointment),
-                    "apology_at": iso(self.ctx.apology_at(appointment)),
-                    "apology_fired": 0,
-                    "supplement_close_at": None,
-                    "clock_start": iso(self.ctx.calendar.next_working_instant(now)),
-                    "kpi_waiting_minutes": d.kpi_waiting_minutes
-                    + self.ctx.calendar.between(asked, now),
-                },
-            )
+            start = self.ctx.calendar.next_working_instant(now)
+            values: dict[str, object] = {
+                "status": int(Status.PROCESSING),
+                "appointment": iso(appointment),
+                # The deadline restarts in full (Art 19(5)): a new legal appointment, not an
+                # apology's extension.
+                "legal_appointment": iso(appointment),
+                "supplement_close_at": None,
+                "clock_start": iso(start),
+                "kpi_waiting_minutes": d.kpi_waiting_minutes
+                + self.ctx.calendar.between(asked, now),
+            }
+            if d.apology_issued_at is None:  # once issued, the apology's facts stand
+                reminder, latest = self.ctx.apology_instants(start, appointment)
+                values.update(
+                    apology_at=iso(reminder), apology_required_at=iso(latest), apology_fired=0
+                )
+            tables.update_dossier(db, dossier, values)
             for s in self.ctx.open_steps_of(db, dossier):
-                self._retime_step(db, s, now, s.share_minutes, appointment)
+                retime_step(self.ctx, db, s, now, s.share_minutes, appointment)
             self.ctx.audit(
                 db,
                 dossier=dossier,
@@ -186,6 +193,9 @@ class LegalTimeCommands:
                 receiving_unit=d.receiving_unit,
                 at=now,
             )
+            # The pause will shift every open step's due instant: what is overdue now stays
+            # recorded as such.
+            keep_overdue(db, self.ctx.open_steps_of(db, dossier), now)
             tables.update_dossier(
                 db,
                 dossier,
@@ -217,34 +227,45 @@ class LegalTimeCommands:
                 receiving_unit=d.receiving_unit,
                 at=now,
             )
-            p = self.ctx.calendar.between(d.paused_since, now)
+            cal = self.ctx.calendar
+            p = cal.between(d.paused_since, now)
 
             def shift(t: datetime | None, minutes: int) -> datetime | None:
                 # add_minutes(t, 0) is next_working_instant(t): 17:00 would become 08:00.
-                return t if t is None or minutes == 0 else self.ctx.calendar.add_minutes(t, minutes)
+                return t if t is None or minutes == 0 else cal.add_minutes(t, minutes)
+
+            def shift_latest(t: datetime | None) -> datetime | None:
+                # The apology's instants are the latest of their kind (Monday 08:00, not
+                # Friday 17:00): they stay so.
+                return t if t is None or p == 0 else rules.latest_instant(cal, t, p)
 
             appointment = shift(d.appointment, p)
-            tables.update_dossier(
-                db,
-                dossier,
-                {
-                    "status": int(Status.PROCESSING),
-                    "paused_since": None,
-                    "paused_minutes": d.paused_minutes + p,
-                    "kpi_waiting_minutes": d.kpi_waiting_minutes + p,
-                    "appointment": iso(appointment),
-                    "apology_at": iso(self.ctx.apology_at(appointment))
-                    if not d.apology_issued_at
-                    else None,
-                },
-            )
+            values: dict[str, object] = {
+                "status": int(Status.PROCESSING),
+                "paused_since": None,
+                "paused_minutes": d.paused_minutes + p,
+                "kpi_waiting_minutes": d.kpi_waiting_minutes + p,
+                "appointment": iso(appointment),
+                "legal_appointment": iso(shift(d.legal_appointment, p)),
+            }
+            if d.apology_issued_at is None:  # once issued, the apology's facts stand
+                values["apology_at"] = iso(shift_latest(d.apology_at))
+                values["apology_required_at"] = iso(shift_latest(d.apology_required_at))
+            tables.update_dossier(db, dossier, values)
             for s in self.ctx.open_steps_of(db, dossier):
-                # A step opened during the pause lived through only the rest of it.
-                lived = (
-                    p
-                    if s.opened_at <= d.paused_since
-                    else self.ctx.calendar.between(s.opened_at, now)
-                )
+                if accountability.due_with_dossier(s, d):
+                    # Due with the dossier, pause or not: exactly its new appointment.
+                    moved = {
+                        "due_at": iso(appointment),
+                        "next_escalation_at": iso(appointment)
+                        if s.escalation_level == 0
+                        else iso(shift(s.next_escalation_at, p)),
+                    }
+                    tables.update_step(db, s.id, moved)
+                    continue
+                # No step completes during a pause, so none opened during it: each lived through
+                # the whole pause. (Kept general: one opened during it lived through the rest.)
+                lived = p if s.opened_at <= d.paused_since else cal.between(s.opened_at, now)
                 moved = {
                     col: iso(shift(getattr(s, col), lived))
                     for col in ("due_at", "warn_at", "next_escalation_at")
@@ -265,102 +286,37 @@ class LegalTimeCommands:
             )
             return self.ctx.dossier(db, dossier)
 
-    # -- the apology and new appointment (Art 19(6), Mẫu 04) -----------------------------------
-    def apologise(
-        self,
-        dossier: str,
-        *,
-        officer: str,
-        reason: str,
-        new_appointment: datetime,
-    ) -> Dossier:
-        """The resolving unit's head apologises and sets a new appointment, once per dossier."""
-        if not reason or not reason.strip():
-            raise InvalidData(f"apologise {dossier}: a reason is required (Mẫu 04)")
-        if new_appointment.tzinfo is None:
-            raise InvalidData(f"apologise {dossier}: new_appointment must be timezone-aware")
-        with self.ctx.command(dossier) as db:
-            d = self.ctx.open_dossier(db, dossier)
-            if d.apology_issued_at is not None:
-                raise SlaError(
-                    f"dossier {dossier}: an apology with a new appointment was already issued on "
-                    f"{d.apology_issued_at.isoformat()}; the appointment may be reset only once "
-                    "(Decree 118/2025 Art 19(6))"
-                )
-            units = {s.unit for s in self.ctx.open_steps_of(db, dossier)}
-            heads = {u: self.ctx.org.unit(u) for u in units}
-            signer_units = [
-                u for u, unit in heads.items() if officer == unit.head or officer in unit.deputies
-            ]
-            if not signer_units:
-                raise NotAllowed(
-                    f"apologise {dossier}: {officer} is not the head or a deputy of a unit with "
-                    f"open work on it ({', '.join(sorted(units)) or 'none'})"
-                )
-            if d.appointment is not None and new_appointment <= d.appointment:
-                raise InvalidData(
-                    f"apologise {dossier}: the new appointment {new_appointment.isoformat()} is "
-                    f"not after the current one {d.appointment.isoformat()}"
-                )
-            now = self.ctx.clock.now()
-            late = d.apology_at is not None and now > d.apology_at
-            tables.update_dossier(
-                db,
-                dossier,
-                {
-                    "appointment": iso(new_appointment),
-                    "apology_issued_at": iso(now),
-                    "apology_at": None,
-                    "apology_fired": 1,
-                },
-            )
-            self.ctx.audit(
-                db,
-                dossier=dossier,
-                event="apology",
-                at=iso(now),
-                from_unit=signer_units[0],
-                from_officer=officer,
-                to_officer=APPLICANT,
-                due_at=iso(new_appointment),
-                note=reason + (" (muộn hơn 1 ngày làm việc trước hạn)" if late else ""),
-                data={
-                    "reason": reason,
-                    "old_appointment": iso(d.appointment),
-                    "new_appointment": iso(new_appointment),
-                },
-            )
-            out = self.ctx.dossier(db, dossier)
-            self.ctx.hooks.call(
-                "apology_issued",
-                dossier=out,
-                reason=reason,
-                new_appointment=new_appointment,
-                signed_by=officer,
-                old_appointment=d.appointment,
-                db=db,
-                _dossier=dossier,
-            )
-            return out
 
-    # -- helpers -------------------------------------------------------------------------------
-    def _retime_step(
-        self,
-        db: sqlite_utils.Database,
-        s: Step,
-        start: datetime,
-        share: int,
-        appointment: datetime | None,
-    ) -> None:
-        due = rules.step_due(start, share, self.ctx.calendar) if share > 0 else appointment
-        tables.update_step(
-            db,
-            s.id,
-            {
-                "due_at": iso(due),
-                "warn_at": iso(rules.warn_at(start, share, self.ctx.calendar)),
-                "next_escalation_at": iso(due),
-                "escalation_level": 0,
-                "escalated_to": None,
-            },
-        )
+# -- helpers the legal-time commands share (the apology's too) ----------------------------------
+def retime_step(
+    ctx: Context,
+    db: sqlite_utils.Database,
+    s: Step,
+    start: datetime,
+    share: int,
+    appointment: datetime | None,
+) -> None:
+    """Give an open step a new clock from ``start``: its whole share, or the dossier's
+    ``appointment`` if it has none; its escalation starts again. Lateness it had received
+    (``arrived_late``) is gone with the old due instant: from now on it is its own."""
+    due = rules.step_due(start, share, ctx.calendar) if share > 0 else appointment
+    tables.update_step(
+        db,
+        s.id,
+        {
+            "due_at": iso(due),
+            "warn_at": iso(rules.warn_at(start, share, ctx.calendar)),
+            "next_escalation_at": iso(due),
+            "escalation_level": 0,
+            "escalated_to": None,
+            "arrived_late": int(due is not None and due <= start),
+        },
+    )
+
+
+def keep_overdue(db: sqlite_utils.Database, steps: Sequence[Step], at: datetime) -> None:
+    """Before a command moves the due instants of open steps, record those already past theirs
+    at ``at`` as overdue (a tick may not have run since): the fact outlives the move."""
+    for s in steps:
+        if s.is_open and s.due_at is not None and s.due_at < at and s.first_overdue_at is None:
+            tables.mark_overdue(db, s.id, iso(s.due_at))

@@ -22,6 +22,7 @@ __all__ = [
     "acts_for",
     "check_routing",
     "known_officer",
+    "may_apologise",
     "may_pause",
     "may_receive",
     "may_receive_supplement",
@@ -232,6 +233,35 @@ def may_request_supplement(
     raise NotAllowed(
         f"only officers of a unit with an open step of dossier {dossier} ({units}) may request a "
         f"supplement; officer {officer} ({o.unit}) has no open step in it"
+    )
+
+
+def may_apologise(
+    org: Organisation,
+    officer: str,
+    *,
+    dossier: str,
+    at_fault: Sequence[tuple[str, str]],
+) -> str:
+    """Sign the apology with a new appointment (Mẫu 04, Decree 118/2025 Art 19(6)): the head or
+    a deputy of a unit at fault, given as (unit, why) in order (see
+    :func:`lienthong.engine.accountability.apology_units`). The letter is the leadership's to
+    sign, so a delegation does not give it. Returns the unit the officer signs for (the first
+    unit at fault they lead); the refusal names every unit at fault, why, and its leaders."""
+    o = known_officer(org, officer)
+    for unit, _why in at_fault:
+        if org.is_head_or_deputy(officer, unit):
+            return unit
+    who = "; ".join(f"{_name(org, u)}: {why}; signed by {_leaders(org, u)}" for u, why in at_fault)
+    led = [u.code for u in org.units.values() if org.is_head_or_deputy(officer, u.code)]
+    role = (
+        f"leads {', '.join(_name(org, u) for u in led)}"
+        if led
+        else f"is an officer of {_name(org, o.unit)}"
+    )
+    raise NotAllowed(
+        f"apologise {dossier}: the apology (Mẫu 04) is signed by the head or a deputy of the "
+        f"unit at fault ({who}); {officer} {role}, which is not at fault"
     )
 
 

@@ -18,6 +18,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 
 from lienthong.bpmn.procedures import Procedure, StepSpec
+from lienthong.engine import accountability
 from lienthong.engine.context import APPLICANT, Context, iso, plain_json
 from lienthong.engine.workflows import advance
 from lienthong.errors import PluginError, StepClosed
@@ -122,6 +123,9 @@ class Progress:
             due = d.appointment  # no share of its own: it must still finish by the appointment
         share = spec.share_minutes
         warn = rules.warn_at(now, share, cal) if share > 0 else None
+        # A step due with the dossier that reaches its unit after the appointment carries
+        # lateness it did not make (a hand-back to the desk): kept apart, not charged to it.
+        arrived_late = due is not None and due <= now
         row = {
             "dossier": d.code,
             "task_id": task_id,
@@ -138,6 +142,7 @@ class Progress:
             "due_at": iso(due),
             "warn_at": iso(warn),
             "next_escalation_at": iso(due),
+            "arrived_late": int(arrived_late),
             "data": None,
         }
         if spec.kind == "service" and self.service_fields is not None:
@@ -167,6 +172,7 @@ class Progress:
             data={},
             warn_at=warn,
             next_escalation_at=due,
+            arrived_late=arrived_late,
         )
         if spec.kind == "user" and ctx.hooks.has("choose_assignee"):
             u = ctx.org.unit(unit)
@@ -230,6 +236,10 @@ class Progress:
         task.data.update(data)
         advance(wf, d.code, task)
         result = rules.classify(now, step.due_at)
+        late = rules.late_minutes(now, step.due_at, cal)
+        # Done past its due instant with no tick having seen it: it went overdue all the same,
+        # at the instant it missed.
+        overdue = step.first_overdue_at or (step.due_at if late else None)
         who = officer or "system"
         tables.update_step(
             db,
@@ -239,6 +249,8 @@ class Progress:
                 "closed_at": iso(now),
                 "closed_by": who,
                 "result_class": result,
+                "late_minutes": late,
+                "first_overdue_at": iso(overdue),
                 "data": plain_json(dict(data), "data", fields=True),
                 "assignee": step.assignee or officer,
                 # A service step done: nothing is due, nobody holds it.
@@ -251,19 +263,26 @@ class Progress:
             closed_at=now,
             closed_by=who,
             result_class=result,
+            late_minutes=late,
+            first_overdue_at=overdue,
             data=dict(data),
             assignee=step.assignee or officer,
         )
         if step.step_kind == "reception" and d.received_at is None:
+            # An online dossier accepted: the legal clock starts now (Art 17(2)).
             appointment = rules.appointment(proc, now, cal)
+            start = cal.next_working_instant(now)
+            reminder, latest = ctx.apology_instants(start, appointment)
             d = self.set(
                 db,
                 d,
                 received_at=now,
-                clock_start=cal.next_working_instant(now),
+                clock_start=start,
                 appointment=appointment,
                 original_appointment=appointment,
-                apology_at=ctx.apology_at(appointment),
+                legal_appointment=appointment,
+                apology_at=reminder,
+                apology_required_at=latest,
             )
         if d.status in (Status.NEW, Status.ACCEPTED):
             d = self.set(db, d, status=Status.PROCESSING)
@@ -274,29 +293,16 @@ class Progress:
             # hooks see the dossier.
             kinds = [*known.values(), *(s.step_kind for s in new_steps)]
             if kinds and all(k == "return" for k in kinds):
-                d = self.set(
-                    db,
-                    d,
-                    status=Status.RESOLVED,
-                    resolved_at=now,
-                    result_class=rules.classify(now, d.appointment),
-                    kpi_class=_kpi_class(d, now, ctx),
-                )
+                d = self.resolve(db, d, now, Status.RESOLVED)
         if not new_steps and not wf.completed:
             self.handoff_row(db, d, closed, None, now)
         for new in new_steps:
             self.handoff_row(db, d, closed, new, now)
         if wf.completed:
-            resolved = d.resolved_at or now
-            d = self.set(
-                db,
-                d,
-                status=Status.RETURNED,
-                closed_at=now,
-                resolved_at=resolved,
-                result_class=d.result_class or rules.classify(resolved, d.appointment),
-                kpi_class=_kpi_class(d, resolved, ctx),
-            )
+            if d.resolved_at is None:  # no hand-over step: resolved and returned at once
+                d = self.resolve(db, d, now, Status.RETURNED, closed_at=now)
+            else:
+                d = self.set(db, d, status=Status.RETURNED, closed_at=now)
             ctx.audit(
                 db,
                 dossier=d.code,
@@ -313,6 +319,34 @@ class Progress:
         if wf.completed:
             ctx.hooks.call("result_returned", dossier=d, db=db, _dossier=d.code)
         return d
+
+    def resolve(
+        self, db: sqlite_utils.Database, d: Dossier, now: datetime, status: Status, **extra: Any
+    ) -> Dossier:
+        """The dossier's result is ready now: its classes on both clocks, the working minutes it
+        is late by, and, if it is late, the units that made it late (``dossier_faults``).
+
+        The legal clock measures against :attr:`Dossier.legal_appointment`, which an apology
+        does not move: a dossier resolved after it is late (quá hạn) on both clocks, apology or
+        not. The national indicators' clock (QĐ 766) keeps its own rule (:func:`_kpi_class`)."""
+        cal = self.ctx.calendar
+        legal = d.legal_appointment or d.appointment
+        late = rules.late_minutes(now, legal, cal)
+        if late and legal is not None:
+            steps = self.ctx.records.steps_of(db, d.code)
+            tables.record_faults(
+                db, d.code, accountability.resolution_faults(steps, legal, now, cal)
+            )
+        return self.set(
+            db,
+            d,
+            status=status,
+            resolved_at=now,
+            result_class=rules.classify(now, legal),
+            kpi_class=_kpi_class(d, now, self.ctx),
+            late_minutes=late,
+            **extra,
+        )
 
 
 #: A done service step's scheduling columns.

@@ -13,6 +13,7 @@ import sqlite_utils
 
 from lienthong.bpmn.procedures import Procedure
 from lienthong.engine import arguments as arg
+from lienthong.engine.accountability import UnitAtFault, apology_units
 from lienthong.engine.context import Context
 from lienthong.engine.guard import guarded as _guarded
 from lienthong.engine.procedures import Procedures
@@ -20,7 +21,7 @@ from lienthong.errors import InvalidData, StepNotFound
 from lienthong.org import Organisation
 from lienthong.reports.sheet import ControlSheet, control_sheet
 from lienthong.status import Status
-from lienthong.store import audit
+from lienthong.store import audit, tables
 from lienthong.store.records import Dossier, Step
 
 
@@ -94,6 +95,24 @@ class Queries:
             return records.unit_queue(self.db, unit)
         o = self.org.officer(arg.text(officer, "officer"))
         return records.officer_queue(self.db, o.id, o.unit)
+
+    @_guarded
+    def units_at_fault(self, dossier: str) -> list[UnitAtFault]:
+        """Who must sign the dossier's apology now (Mẫu 04), each unit with why: the units
+        :meth:`~lienthong.engine.facade.Engine.apologise` accepts the head or a deputy of
+        (``docs/sla.md``, "Who is at fault")."""
+        db = self.db
+        d = self._ctx.records.dossier(db, arg.text(dossier, "dossier"))
+        proc = self._ctx.procedure(d.procedure_version)
+        steps = self._ctx.records.steps_of(db, dossier)
+        return apology_units(proc, d, steps, self._ctx.clock.now())
+
+    @_guarded
+    def faults(self, dossier: str) -> dict[str, int]:
+        """The units that made a resolved dossier late, with the working minutes each did
+        (``dossier_faults``; empty for a dossier in time or not resolved yet)."""
+        self._ctx.records.dossier(self.db, arg.text(dossier, "dossier"))
+        return tables.faults_of(self.db, dossier)
 
     @_guarded
     def audit_rows(self, dossier: str) -> list[dict[str, Any]]:

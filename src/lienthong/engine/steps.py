@@ -18,11 +18,12 @@ from lienthong.engine.progress import Progress
 from lienthong.engine.services import ServiceSteps
 from lienthong.engine.validation import check_data, document
 from lienthong.engine.workflows import advance
-from lienthong.errors import InvalidData, NotAllowed
+from lienthong.errors import InvalidData, NotAllowed, SlaError
 from lienthong.legaltime import rules
 from lienthong.legaltime.clock import VN_TZ
 from lienthong.status import Channel, Status
 from lienthong.store import tables
+from lienthong.store.due import PAUSED
 from lienthong.store.records import Dossier, Step
 
 
@@ -82,6 +83,8 @@ class StepCommands:
             code = self._next_code(db, receiving_unit, now)
             received = channel != Channel.ONLINE
             appointment = rules.appointment(proc, now, cal) if received else None
+            clock_start = cal.next_working_instant(now) if received else None
+            reminder, latest = ctx.apology_instants(clock_start, appointment)
             tables.insert_dossier(
                 db,
                 {
@@ -96,10 +99,12 @@ class StepCommands:
                     "routing": plain_json(units, "routing"),
                     "arrived_at": iso(now),
                     "received_at": iso(now) if received else None,
-                    "clock_start": iso(cal.next_working_instant(now)) if received else None,
+                    "clock_start": iso(clock_start),
                     "appointment": iso(appointment),
                     "original_appointment": iso(appointment),
-                    "apology_at": iso(ctx.apology_at(appointment)),
+                    "legal_appointment": iso(appointment),
+                    "apology_at": iso(reminder),
+                    "apology_required_at": iso(latest),
                     "fee": fee,
                 },
             )
@@ -194,6 +199,18 @@ class StepCommands:
         with ctx.command(dossier) as db:
             d = ctx.open_dossier(db, dossier)
             step = ctx.open_step(db, d, step_id)
+            if d.status in PAUSED:
+                # The applicant holds the dossier: finishing the work now would end the wait
+                # behind everyone's back (and RESOLVED would overwrite the status).
+                raise SlaError(
+                    f"dossier {dossier} is waiting for the applicant (status {int(d.status)}, "
+                    f"{d.status.label}): no step of it completes until "
+                    + (
+                        "the supplement is received"
+                        if d.status == Status.SUPPLEMENT_REQUESTED
+                        else "the financial obligation is paid (end_obligation)"
+                    )
+                )
             if step.kind != "user":
                 raise NotAllowed(
                     f"step {step_id} ({step.name}) of {dossier} is a service step: plugins run it; "

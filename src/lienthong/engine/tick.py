@@ -16,8 +16,10 @@ from typing import Any
 import attrs
 import sqlite_utils
 
+from lienthong.engine import accountability
 from lienthong.engine.context import Context, iso
 from lienthong.engine.progress import Progress
+from lienthong.legaltime.clock import VN_TZ
 from lienthong.status import Status
 from lienthong.store import audit, due, tables
 from lienthong.store.records import Dossier, Step
@@ -145,6 +147,7 @@ class TickCommands:
                     r["escalation_level"],
                     r["escalated_to"],
                     r["next_escalation_at"],
+                    r["first_overdue_at"],
                     step_id,
                 )
             )
@@ -204,6 +207,10 @@ class TickCommands:
             "escalated_to": head.id if head else r["escalated_to"],
             "next_escalation_at": nxt,
         }
+        if level == 1 and r["first_overdue_at"] is None:
+            # The fact, kept for good: it went overdue at the due instant it missed, whenever
+            # this tick runs and whatever later restarts its clock.
+            updates["first_overdue_at"] = r["due_at"]
         entries: list[tuple[dict[str, Any], tuple[str, dict[str, Any]] | None]] = []
         if level == 1:
             entries.append(
@@ -300,10 +307,14 @@ class TickCommands:
                 tables.update_dossier(db, code, {"apology_fired": 1})
                 return []
             tables.update_dossier(db, code, {"apology_fired": 1})
-            steps = [s for s in self.ctx.open_steps_of(db, code) if s.step_kind != "return"]
-            if not steps:  # the work is done; only the hand-over is left
-                return []
-            unit = self.ctx.org.unit(steps[0].unit)
+            steps = self.ctx.records.steps_of(db, code)
+            if not any(s.is_open and s.step_kind != "return" for s in steps):
+                return []  # the work is done; only the hand-over is left
+            proc = self.ctx.procedure(d.procedure_version)
+            # The reminder goes to the unit that must sign: the unit at fault (or the lead
+            # agency, where the procedure says so), as apologise() will require.
+            faults = accountability.apology_units(proc, d, steps, at)
+            unit = self.ctx.org.unit(faults[0].unit)
             head = self.ctx.org.officers.get(unit.head) if unit.head else None
             self.ctx.audit(
                 db,
@@ -311,9 +322,15 @@ class TickCommands:
                 event="apology_required",
                 at=at_text,
                 from_unit=unit.code,
+                to_unit=unit.code,
                 to_officer=head.id if head else None,
                 due_at=iso(d.appointment),
-                note="còn 1 ngày làm việc: cần văn bản xin lỗi và hẹn lại (Mẫu 04)",
+                note="cần văn bản xin lỗi và hẹn lại (Mẫu 04) chậm nhất "
+                f"{_vn(d.apology_required_at)}, 1 ngày làm việc trước hạn",
+                data={
+                    "required_at": iso(d.apology_required_at),
+                    "units_at_fault": [f.unit for f in faults],
+                },
             )
             self.ctx.hooks.call(
                 "apology_required", dossier=d, unit=unit, head=head, at=at, db=db, _dossier=code
@@ -338,3 +355,8 @@ class TickCommands:
                 to_unit=d.receiving_unit,
             )
         return [(at, "supplement_expired", code, None)]
+
+
+def _vn(t: datetime | None) -> str:
+    """An instant as a Vietnamese notice writes it: ``16:30 ngày 04/02/2025``."""
+    return t.astimezone(VN_TZ).strftime("%H:%M ngày %d/%m/%Y") if t is not None else "?"

@@ -25,6 +25,9 @@ ONLINE_RECEPTION_MINUTES = 8 * 60
 SUPPLEMENT_WINDOW_MINUTES = 3 * MINUTES_PER_DAY
 #: With no supplement this many (calendar) days after the request, the desk closes the dossier.
 SUPPLEMENT_CLOSE_DAYS = 15
+#: The apology reminder goes out this many working minutes (half a working day) before the legal
+#: latest instant for the apology, so that the unit at fault has time to draft and sign Mẫu 04.
+APOLOGY_REMINDER_MINUTES = 240
 
 
 class Deadline(Protocol):
@@ -99,3 +102,45 @@ def kpi_classify(
     if waiting_minutes:
         end = calendar.subtract(resolved, minutes=waiting_minutes)
     return classify(end, original_appointment)
+
+
+def late_minutes(finished: datetime, due: datetime | None, calendar: WorkingCalendar) -> int | None:
+    """Working minutes from ``due`` to ``finished``: 0 when finished by the due instant, at least
+    1 when after it (a step done at 17:30 for 17:00 is late though no working minute passed, so
+    that ``late_minutes > 0`` and :func:`classify`'s ``late`` always agree); None with no due."""
+    if due is None:
+        return None
+    if finished <= due:
+        return 0
+    return max(1, calendar.between(due, finished))
+
+
+def latest_instant(calendar: WorkingCalendar, start: datetime, minutes: int) -> datetime:
+    """The latest instant ``minutes`` working minutes after ``start``: where several instants
+    are as far (a night or a break between them), the start of the next working period, not the
+    end of the last one (Monday 08:00, not Friday 17:00)."""
+    if minutes <= 0:
+        return calendar.next_working_instant(start)
+    return calendar.next_working_instant(calendar.add_minutes(start, minutes))
+
+
+def apology_instants(
+    start: datetime, appointment: datetime, calendar: WorkingCalendar
+) -> tuple[datetime | None, datetime]:
+    """The apology's reminder and its legal latest instant (Decree 118/2025 Art 19(6)), for a
+    dossier whose clock started at ``start`` and is due at ``appointment``.
+
+    The latest instant is one working day before the appointment (the latest such instant: Monday
+    08:00 rather than Friday 17:00), never before the clock starts: for a deadline of two working
+    days or less it is halfway from the start to the appointment. The reminder goes out
+    :data:`APOLOGY_REMINDER_MINUTES` before the latest instant, or halfway from the start to it
+    when that is nearer. So ``start < reminder < latest < appointment`` whenever the deadline
+    is at least 3 working minutes; below that there is no room for a reminder (None).
+    """
+    span = calendar.between(start, appointment)
+    latest_at = span - min(calendar.minutes_per_day, span // 2)
+    latest = latest_instant(calendar, start, latest_at)
+    remind_at = latest_at - min(APOLOGY_REMINDER_MINUTES, latest_at // 2)
+    if not 0 < remind_at < latest_at:
+        return None, latest
+    return latest_instant(calendar, start, remind_at), latest

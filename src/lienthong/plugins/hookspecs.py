@@ -154,8 +154,12 @@ def step_escalated(
 def apology_required(
     dossier: Dossier, unit: Unit, head: Officer | None, at: datetime, db: Any
 ) -> None:
-    """The dossier is one working day from its appointment with work still open: ``unit``'s head
-    must issue the apology with a new appointment (Mẫu 04). Observes."""
+    """The apology reminder: the dossier nears the latest instant for its apology
+    (``dossier.apology_required_at``, one working day before the appointment) with work still
+    open; ``unit`` is the unit at fault (or the lead agency, by the procedure's
+    ``lienthong:apology-by``), whose head or a deputy must issue the apology with a new
+    appointment (Mẫu 04); ``head`` its head. ``at`` is the reminder's instant, before the latest
+    one. Observes."""
 
 
 @hookspec

@@ -47,6 +47,7 @@ _DUE_QUERIES = (
 _STEP_SELECT = (
     "SELECT s.id, s.dossier, s.unit, s.name, s.spec_id, s.assignee, s.share_minutes, s.due_at, "
     "s.warn_at, s.escalation_level, s.escalated_to, s.next_escalation_at, s.closed_at, "
+    "s.first_overdue_at, "
     "d.procedure_version AS d_version, d.receiving_unit AS d_unit "
     "FROM steps s JOIN dossiers d ON d.code = s.dossier"
 )
@@ -68,10 +69,11 @@ def timer_rows(db: sqlite_utils.Database, step_ids: Sequence[int]) -> dict[int, 
 
 
 def set_timers_many(db: sqlite_utils.Database, updates: Sequence[tuple[Any, ...]]) -> None:
-    """Store (warn_at, escalation_level, escalated_to, next_escalation_at, id) for many steps."""
+    """Store (warn_at, escalation_level, escalated_to, next_escalation_at, first_overdue_at,
+    id) for many steps; a ``first_overdue_at`` already stored stands (the first time)."""
     db.conn.executemany(
         "UPDATE steps SET warn_at = ?, escalation_level = ?, escalated_to = ?, "
-        "next_escalation_at = ? WHERE id = ?",
+        "next_escalation_at = ?, first_overdue_at = coalesce(first_overdue_at, ?) WHERE id = ?",
         updates,
     )
 

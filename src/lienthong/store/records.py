@@ -54,7 +54,8 @@ class Dossier:
     paused_minutes: int = 0
     kpi_waiting_minutes: int = 0
     kpi_class: str | None = None
-    #: Working minutes past the first appointment when resolved (0 in time; None unresolved).
+    #: Working minutes past :attr:`legal_appointment` (the appointment no apology moved) when
+    #: resolved: 0 in time, at least 1 when resolved after it; None unresolved.
     late_minutes: int | None = None
     #: The legal latest instant for the apology, kept after it is issued.
     apology_required_at: datetime | None = None
@@ -63,6 +64,9 @@ class Dossier:
     apology_unit: str | None = None
     apology_by: str | None = None
     apology_late: bool = False
+    #: The appointment the legal clock alone sets (receipt, a supplement's restart, a pause's
+    #: shift), which an apology does not move: lateness is measured against it.
+    legal_appointment: datetime | None = None
 
     @property
     def is_closed(self) -> bool:
@@ -104,6 +108,7 @@ class Dossier:
             apology_unit=r.get("apology_unit"),
             apology_by=r.get("apology_by"),
             apology_late=bool(r.get("apology_late")),
+            legal_appointment=parse_instant(r.get("legal_appointment")),
         )
 
 
@@ -144,7 +149,8 @@ class Step:
     lease_until: datetime | None = None
     #: When the step first went overdue (the due instant it missed); never cleared.
     first_overdue_at: datetime | None = None
-    #: Working minutes past its due instant when it closed (0 in time; None while open).
+    #: Working minutes past its due instant when it was done (0 in time, at least 1 when done
+    #: after it; None while open, cancelled, or with no due instant).
     late_minutes: int | None = None
     #: It opened already at or past its due instant (lateness it received, not made).
     arrived_late: bool = False

@@ -233,10 +233,37 @@ def _m006_organisations(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m008_legal_appointment(db: sqlite_utils.Database) -> None:
+    """``dossiers.legal_appointment``: the appointment the legal clock alone sets — at the
+    complete, valid receipt (Mẫu 01), restarted in full when a supplement arrives (Decree
+    118/2025 Art 19(5)), shifted by a financial-obligation pause — and that an apology with a new
+    appointment (Art 19(6), Mẫu 04) does not move. The legal ``result_class`` and
+    ``late_minutes`` of a resolved dossier are measured against it, so an apology moves the
+    appointment, not the fact. (``original_appointment`` stays the one on the receipt, which the
+    national indicators' clock, QĐ 766, measures against.)
+
+    Existing rows: the current appointment where no apology moved it, else the one on the receipt
+    (the best the row knows; the audit's ``apology`` row has the appointment it replaced). The
+    apology's legal latest instant of an open dossier that has none yet is its old reminder
+    instant, which was that instant.
+    """
+    _run_script(
+        db,
+        """
+        ALTER TABLE dossiers ADD COLUMN legal_appointment TEXT;
+        UPDATE dossiers SET legal_appointment = CASE WHEN apology_issued_at IS NULL
+            THEN appointment ELSE original_appointment END;
+        UPDATE dossiers SET apology_required_at = apology_at
+            WHERE apology_required_at IS NULL AND apology_at IS NOT NULL;
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_lean_step_indexes", _m002_lean_step_indexes),
     ("003_service_jobs", _m003_service_jobs),
     ("005_accountability_facts", _m005_accountability_facts),
     ("006_organisations", _m006_organisations),
+    ("008_legal_appointment", _m008_legal_appointment),
 ]

@@ -224,6 +224,33 @@ def first_opened_at(db: sqlite_utils.Database, code: str, unit: str) -> str | No
     return row[0] if row else None
 
 
+# -- accountability ------------------------------------------------------------------------------
+def record_faults(db: sqlite_utils.Database, code: str, faults: Mapping[str, int]) -> None:
+    """Store the units that made a resolved dossier late, with their working minutes."""
+    db.conn.executemany(
+        "INSERT INTO dossier_faults (dossier, unit, minutes) VALUES (?, ?, ?)",
+        [(code, unit, minutes) for unit, minutes in faults.items()],
+    )
+
+
+def faults_of(db: sqlite_utils.Database, code: str) -> dict[str, int]:
+    """Unit -> working minutes, of the units that made a dossier late (none if it was not)."""
+    return dict(
+        db.conn.execute(
+            "SELECT unit, minutes FROM dossier_faults WHERE dossier = ? ORDER BY unit", [code]
+        ).fetchall()
+    )
+
+
+def mark_overdue(db: sqlite_utils.Database, step_id: int, due_at: str | None) -> None:
+    """Record that a step went overdue at ``due_at`` (the due instant it missed), unless it
+    already had: the first time stands."""
+    db.conn.execute(
+        "UPDATE steps SET first_overdue_at = coalesce(first_overdue_at, ?) WHERE id = ?",
+        [due_at, step_id],
+    )
+
+
 # -- procedures ----------------------------------------------------------------------------------
 def has_procedure(db: sqlite_utils.Database, version: str) -> bool:
     """Whether that version of a procedure is stored."""

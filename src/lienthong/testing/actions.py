@@ -106,9 +106,9 @@ class Tick(Action):
 
 @attrs.frozen
 class Apologise(Action):
-    """The head (``by="head"``) or first deputy (``by="deputy"``) of the unit of the first open
-    step apologises; the new appointment is ``extra_minutes`` working minutes after the current
-    one (after now, if there is none yet)."""
+    """The head (``by="head"``) or first deputy (``by="deputy"``) of the first unit at fault
+    (``Engine.units_at_fault``) apologises; the new appointment is ``extra_minutes`` working
+    minutes after the current one, or after now if that is later or there is none yet."""
 
     extra_minutes: int = 480
     by: str = attrs.field(default="head", validator=_who("head", "deputy"))

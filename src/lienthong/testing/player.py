@@ -308,10 +308,12 @@ class Player:
         if isinstance(action, Apologise):
             if not before.open_steps:
                 return _SKIP
-            who = _officer(e, before.open_steps[0].unit, action.by)
+            # The unit at fault signs (Decree 118 Art 19(6)); its head, or a deputy.
+            who = _officer(e, e.units_at_fault(code)[0].unit, action.by)
             if who is _SKIP:
                 return _SKIP
-            base = d.appointment or self.clock.now()
+            now = self.clock.now()
+            base = max(d.appointment, now) if d.appointment else now
             new = e.calendar.add_minutes(base, max(1, action.extra_minutes))
             return e.apologise(
                 code, officer=who, reason="Chậm xác minh (thử nghiệm)", new_appointment=new
