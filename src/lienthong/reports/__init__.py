@@ -15,7 +15,7 @@ writes them as a table, CSV, JSON or an Excel workbook.
 """
 
 from lienthong.reports.apologies import ApologyRow, Fault, apologies
-from lienthong.reports.common import Names, Period, as_db
+from lienthong.reports.common import Names, Period, as_db, fields
 from lienthong.reports.officers import OfficerRow, officers
 from lienthong.reports.period import PeriodReport, period_report
 from lienthong.reports.returned import ReturnedDossier, SupplementRequest, returned
@@ -38,6 +38,7 @@ __all__ = [
     "UnitRow",
     "apologies",
     "control_sheet",
+    "fields",
     "officers",
     "open_db",
     "period_report",
