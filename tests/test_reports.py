@@ -17,13 +17,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from support import COMMUNE, DESK, POLICE, officer_of, receive_birth
 
 from lienthong import Engine, FixedClock, reports
 from lienthong.demo import run_demo
 from lienthong.legaltime.clock import VN_TZ
 from lienthong.reports import Period
 from lienthong.status import Channel
+from support import COMMUNE, DESK, POLICE, officer_of, receive_birth
 
 
 def _minutes(a: str, b: str) -> int:
@@ -68,10 +68,13 @@ def _fill_facts(engine: Engine) -> None:
         for code, at, unit, officer in db.execute(
             "SELECT dossier, at, from_unit, from_officer FROM audit WHERE event = 'apology'"
         ).fetchall():
-            required = db.execute(
-                "SELECT min(at) FROM audit WHERE dossier = ? AND event = 'apology_required'",
-                [code],
-            ).fetchone()[0] or at
+            required = (
+                db.execute(
+                    "SELECT min(at) FROM audit WHERE dossier = ? AND event = 'apology_required'",
+                    [code],
+                ).fetchone()[0]
+                or at
+            )
             db.execute(
                 "UPDATE dossiers SET apology_required_at = ?, apology_unit = ?, apology_by = ?, "
                 "apology_late = ? WHERE code = ?",
@@ -133,8 +136,11 @@ def _escalated(engine: Engine, p: Period, key: str) -> dict[Any, int]:
 @pytest.mark.parametrize("which", [0, 1, 2])
 def test_officers_agree_with_the_raw_steps(demo: Engine, which: int) -> None:
     p = _periods(demo)[which]
-    done = [s for s in _rows(demo, "steps")
-            if s["status"] == "done" and s["kind"] == "user" and _in(s["closed_at"], p)]
+    done = [
+        s
+        for s in _rows(demo, "steps")
+        if s["status"] == "done" and s["kind"] == "user" and _in(s["closed_at"], p)
+    ]
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     for s in done:
         groups[(s["closed_by"], s["unit"])].append(s)
@@ -142,8 +148,10 @@ def test_officers_agree_with_the_raw_steps(demo: Engine, which: int) -> None:
     expected = {k: {**_step_counts(v), "escalations": esc.get(k, 0)} for k, v in groups.items()}
     for k, n in esc.items():
         expected.setdefault(k, {**_step_counts([]), "escalations": n})
-    got = {(r.officer, r.unit): {k: getattr(r, k) for k in expected[(r.officer, r.unit)]}
-           for r in reports.officers(demo.db, org=demo.org, period=p)}
+    got = {
+        (r.officer, r.unit): {k: getattr(r, k) for k in expected[(r.officer, r.unit)]}
+        for r in reports.officers(demo.db, org=demo.org, period=p)
+    }
     assert got == expected
     assert sum(e["steps"] for e in expected.values()) == len(done) > 0
 
@@ -177,8 +185,10 @@ def test_units_agree_with_the_raw_steps(demo: Engine, which: int) -> None:
             "late_dossier_minutes": sum(faults.get(unit, [])),
             "coordinating": sum(1 for s in steps if coordinating(s)),
         }
-    got = {r.unit: {k: getattr(r, k) for k in expected[r.unit]}
-           for r in reports.units(demo.db, org=demo.org, period=p)}
+    got = {
+        r.unit: {k: getattr(r, k) for k in expected[r.unit]}
+        for r in reports.units(demo.db, org=demo.org, period=p)
+    }
     assert got == expected
     assert any(e["coordinating"] for e in expected.values())
 
@@ -201,8 +211,11 @@ def test_a_unit_filter_keeps_that_unit(demo: Engine) -> None:
 
 def test_a_procedure_filter_keeps_its_dossiers(demo: Engine) -> None:
     dossiers = {d["code"]: d for d in _rows(demo, "dossiers")}
-    steps = [s for s in _rows(demo, "steps") if s["status"] == "done"
-             and dossiers[s["dossier"]]["procedure_code"] == "1.013831"]
+    steps = [
+        s
+        for s in _rows(demo, "steps")
+        if s["status"] == "done" and dossiers[s["dossier"]]["procedure_code"] == "1.013831"
+    ]
     got = reports.units(demo.db, procedure="1.013831")
     assert {u.unit: u.steps for u in got if u.steps} == Counter(s["unit"] for s in steps)
 
@@ -224,8 +237,11 @@ def _expected_period(engine: Engine, p: Period) -> dict[str, Any]:
         return d["resolved_at"] or d["closed_at"]
 
     def in_progress(at: str) -> list[dict[str, Any]]:
-        return [d for d in ds if d["received_at"] and d["received_at"] < at
-                and (end(d) is None or end(d) >= at)]
+        return [
+            d
+            for d in ds
+            if d["received_at"] and d["received_at"] < at and (end(d) is None or end(d) >= at)
+        ]
 
     received = [d for d in ds if _in(d["received_at"], p)]
     resolved = [d for d in ds if _in(d["resolved_at"], p)]
@@ -234,14 +250,18 @@ def _expected_period(engine: Engine, p: Period) -> dict[str, Any]:
     closed = [d for d in ds if d["resolved_at"] is None and _in(d["closed_at"], p)]
     now = in_progress(p.high)
     overdue = [
-        d for d in now
+        d
+        for d in now
         if not (end(d) is None and d["status"] in (5, 6))
         and (_first_appointment(engine, d) or "9") < p.high
     ]
     kpi_late_now = {d["code"] for d in overdue} | {d["code"] for d in now if d["supplements"] > 1}
     accepted = [d for d in closed if d["status"] in (7, 8) and d["received_at"]]
-    in_time = [d for d in accepted if (d["appointment"] is None or end(d) <= d["appointment"])
-               and d["supplements"] <= 1]
+    in_time = [
+        d
+        for d in accepted
+        if (d["appointment"] is None or end(d) <= d["appointment"]) and d["supplements"] <= 1
+    ]
     kpi_on_time = sum(1 for d in resolved if d["kpi_class"] in ("early", "on_time"))
     processed = len(resolved) + len(accepted) + len(now)
     processed_on_time = kpi_on_time + len(in_time) + len(now) - len(kpi_late_now)
@@ -310,16 +330,24 @@ def test_apologies_agree_with_the_raw_dossiers(demo: Engine, which: int) -> None
     expected = []
     for d in sorted((d for d in ds if d["code"] in late), key=lambda d: d["code"]):
         top = sorted(faults[d["code"]])
-        expected.append({
-            "dossier": d["code"],
-            "unit_at_fault": top[0][1] if top else None,
-            "required_at": d["apology_required_at"],
-            "issued_at": d["apology_issued_at"],
-            "late": bool(d["apology_late"]),
-            "missing": d["apology_issued_at"] is None,
-        })
-    got = [{k: v for k, v in reports.fields(r).items() if k in expected[0]}
-           for r in reports.apologies(demo.db, period=p)] if expected else []
+        expected.append(
+            {
+                "dossier": d["code"],
+                "unit_at_fault": top[0][1] if top else None,
+                "required_at": d["apology_required_at"],
+                "issued_at": d["apology_issued_at"],
+                "late": bool(d["apology_late"]),
+                "missing": d["apology_issued_at"] is None,
+            }
+        )
+    got = (
+        [
+            {k: v for k, v in reports.fields(r).items() if k in expected[0]}
+            for r in reports.apologies(demo.db, period=p)
+        ]
+        if expected
+        else []
+    )
     assert got == expected
     if which == 0:
         assert any(e["missing"] for e in expected) or any(e["issued_at"] for e in expected)
@@ -339,15 +367,16 @@ def _overdue_codes(engine: Engine, p: Period) -> list[str]:
 
 
 def test_returned_lists_no_dossier_asked_once(demo: Engine) -> None:
-    asked = Counter(a["dossier"] for a in _rows(demo, "audit")
-                    if a["event"] == "supplement_requested")
-    assert {r.dossier for r in reports.returned(demo.db)} == {c for c, n in asked.items()
-                                                              if n >= 2}
+    asked = Counter(
+        a["dossier"] for a in _rows(demo, "audit") if a["event"] == "supplement_requested"
+    )
+    assert {r.dossier for r in reports.returned(demo.db)} == {c for c, n in asked.items() if n >= 2}
     assert {r.dossier for r in reports.returned(demo.db, times=1)} == set(asked)
 
 
-def test_a_dossier_asked_twice_is_returned_with_who_and_when(engine: Engine,
-                                                             clock: FixedClock) -> None:
+def test_a_dossier_asked_twice_is_returned_with_who_and_when(
+    engine: Engine, clock: FixedClock
+) -> None:
     d = receive_birth(engine)
     once = receive_birth(engine, "Trần Thị Bình")
     clerk = officer_of(engine, COMMUNE)
@@ -357,8 +386,9 @@ def test_a_dossier_asked_twice_is_returned_with_who_and_when(engine: Engine,
         clock.advance(minutes=15)
         engine.complete(code, reception.id, officer_of(engine, DESK))
         clock.advance(hours=1)
-        engine.request_supplement(code, officer=clerk, missing=["giay_chung_sinh"],
-                                  reason="Giấy chứng sinh mờ")
+        engine.request_supplement(
+            code, officer=clerk, missing=["giay_chung_sinh"], reason="Giấy chứng sinh mờ"
+        )
         asked.append(clock.now())
         clock.advance(hours=2)
         engine.receive_supplement(code)
@@ -366,8 +396,9 @@ def test_a_dossier_asked_twice_is_returned_with_who_and_when(engine: Engine,
     engine.complete(d.code, step.id, clerk, {"birth_certificate_no": "KS-1"})
     clock.advance(hours=1)
     police = officer_of(engine, POLICE)
-    engine.request_supplement(d.code, officer=police, missing=["to_khai_lien_thong"],
-                              reason="Tờ khai thiếu nơi cư trú")
+    engine.request_supplement(
+        d.code, officer=police, missing=["to_khai_lien_thong"], reason="Tờ khai thiếu nơi cư trú"
+    )
     second = clock.now()
     [r] = reports.returned(engine.db, org=engine.org)
     assert (r.dossier, r.times, r.status) == (d.code, 2, 5)
@@ -378,9 +409,12 @@ def test_a_dossier_asked_twice_is_returned_with_who_and_when(engine: Engine,
     assert r.requests[1].name == engine.org.officer(police).name
     assert r.requests[1].reason == "Tờ khai thiếu nơi cư trú"
     # In a period holding only the second request it is listed; before both, not.
-    assert [x.dossier for x in reports.returned(
-        engine.db, period=Period(second - timedelta(minutes=1), second + timedelta(minutes=1))
-    )] == [d.code]
+    assert [
+        x.dossier
+        for x in reports.returned(
+            engine.db, period=Period(second - timedelta(minutes=1), second + timedelta(minutes=1))
+        )
+    ] == [d.code]
     assert reports.returned(engine.db, period=Period(None, asked[0])) == []
     assert [x.dossier for x in reports.returned(engine.db, unit=POLICE)] == [d.code]
     assert reports.returned(engine.db, unit=DESK) == []
