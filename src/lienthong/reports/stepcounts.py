@@ -87,7 +87,8 @@ def _loose_scan(name: str, cols: tuple[str, ...], table: str, where: str) -> str
     rows of ``table`` where ``where`` holds, each found by one seek of an index ordered by them
     (a loose index scan) instead of a scan of every entry."""
     c = ", ".join(cols)
-    first = f"SELECT rowid FROM {table} WHERE {where} ORDER BY {c} LIMIT 1"
+    # ``> ''``: a seek to the first value, not a scan that stops there.
+    first = f"SELECT rowid FROM {table} WHERE {where} AND {cols[0]} > '' ORDER BY {c} LIMIT 1"
     if len(cols) == 1:
         after = f"SELECT rowid FROM {table} WHERE {where} AND {c} > p.{c} ORDER BY {c} LIMIT 1"
     else:
