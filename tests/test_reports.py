@@ -95,6 +95,13 @@ def _rows(engine: Engine, table: str) -> list[dict[str, Any]]:
     return [dict(r) for r in engine.db.query(f"SELECT * FROM {table}")]
 
 
+def _end_at(engine: Engine, p: Period) -> str:
+    """Where in-progress dossiers are judged: the period's end, or the last audited instant."""
+    if p.end is not None:
+        return p.high
+    return str(max(_rows(engine, "audit"), key=lambda a: a["id"])["at"])
+
+
 def _in(at: str | None, p: Period) -> bool:
     return at is not None and p.low <= at < p.high
 
@@ -253,7 +260,7 @@ def _expected_period(engine: Engine, p: Period) -> dict[str, Any]:
         d
         for d in now
         if not (end(d) is None and d["status"] in (5, 6))
-        and (_first_appointment(engine, d) or "9") < p.high
+        and (_first_appointment(engine, d) or "9") < _end_at(engine, p)
     ]
     kpi_late_now = {d["code"] for d in overdue} | {d["code"] for d in now if d["supplements"] > 1}
     accepted = [d for d in closed if d["status"] in (7, 8) and d["received_at"]]
@@ -361,7 +368,7 @@ def _overdue_codes(engine: Engine, p: Period) -> list[str]:
             continue
         if end is None and d["status"] in (5, 6):
             continue
-        if (_first_appointment(engine, d) or "9") < p.high:
+        if (_first_appointment(engine, d) or "9") < _end_at(engine, p):
             out.append(d["code"])
     return out
 

@@ -11,6 +11,7 @@ dossier late, the one with the most late minutes first.
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 
 import attrs
@@ -21,6 +22,7 @@ from lienthong.reports.common import (
     Names,
     Period,
     as_db,
+    as_of,
     check_procedure,
     check_unit,
     procedure_names,
@@ -68,9 +70,10 @@ def apologies(
     period: Period | None = None,
     unit: str | None = None,
     procedure: str | None = None,
+    now: datetime | None = None,
 ) -> list[ApologyRow]:
     """The late dossiers of the period, in code order; ``unit`` keeps those it is at fault
-    for or issued the apology of."""
+    for or issued the apology of; ``now`` as for :func:`~lienthong.reports.period_report`."""
     db = as_db(db)
     names = Names.of(org)
     period = period or Period()
@@ -89,7 +92,7 @@ def apologies(
             {"low": period.low, "high": period.high, **args},
         )
     ]
-    codes += overdue_in_progress(db, period.high, procedure=procedure)
+    codes += overdue_in_progress(db, as_of(db, period, now), procedure=procedure)
     titles = procedure_names(db)
     out = []
     for code in sorted(set(codes)):

@@ -182,6 +182,18 @@ def check_procedure(db: sqlite_utils.Database, procedure: str | None) -> None:
     raise UnknownProcedure(f"--procedure {procedure!r}: no such procedure (stored: {known})")
 
 
+def as_of(db: sqlite_utils.Database, period: Period, now: datetime | None = None) -> str:
+    """The instant (stored text) at which "in progress at the end of the period" is judged:
+    the period's end; for a period with no end, ``now`` if given, else the last instant the
+    audit recorded (what is stored, as of its last event: no wall clock is read)."""
+    if period.end is not None:
+        return period.high
+    if now is not None:
+        return Period(None, now).high
+    row = db.conn.execute("SELECT at FROM audit WHERE id = (SELECT max(id) FROM audit)").fetchone()
+    return row[0] if row else _HIGH
+
+
 def rate(part: int, whole: int) -> float | None:
     """``part`` of ``whole`` in per cent, one decimal; ``None`` when there is no whole."""
     return round(100.0 * part / whole, 1) if whole else None

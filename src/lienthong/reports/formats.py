@@ -204,34 +204,40 @@ def header(key: str) -> str:
     return vi if vi == en else f"{vi} ({en})"
 
 
-def text_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
-    """A plain text table: numbers right-aligned, nothing cut."""
-    cells = [[str(c) for c in headers]] + [[str(c) for c in r] for r in rows]
+def text_table(
+    headers: Sequence[str], rows: Sequence[Sequence[Any]], *, split: bool = False
+) -> str:
+    """A plain text table: numbers right-aligned, nothing cut. ``split``: a header
+    ``Vietnamese (English)`` takes two lines, the English under the Vietnamese."""
+    heads = [h.rsplit(" (", 1) if split and h.endswith(")") else [h] for h in headers]
+    top = [h[0] for h in heads]
+    second = [f"({h[1]}" if len(h) > 1 else "" for h in heads]
+    body = [[str(c) for c in r] for r in rows]
+    head_rows = [top, second] if any(second) else [top]
+    cells = head_rows + body
     widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
+    # Counts and rates right-aligned; codes (1.013831, 233448) are text, left-aligned.
     numeric = [
-        all(_is_number(r[i]) for r in cells[1:] if r[i] != "") and len(cells) > 1
+        bool(rows) and all(_is_number(r[i]) for r in rows if r[i] != "")
         for i in range(len(headers))
     ]
-    out = [
-        "  ".join(c.ljust(w) for c, w in zip(cells[0], widths, strict=True)).rstrip(),
-        "  ".join("-" * w for w in widths),
-    ]
-    for r in cells[1:]:
-        out.append(
-            "  ".join(
-                c.rjust(w) if num else c.ljust(w)
-                for c, w, num in zip(r, widths, numeric, strict=True)
-            ).rstrip()
-        )
+
+    def line(r: Sequence[str], align: bool) -> str:
+        return "  ".join(
+            c.rjust(w) if align and num else c.ljust(w)
+            for c, w, num in zip(r, widths, numeric, strict=True)
+        ).rstrip()
+
+    out = [line(r, False) for r in head_rows]
+    out.append("  ".join("-" * w for w in widths))
+    out += [line(r, True) for r in body]
     return "\n".join(out)
 
 
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+def _is_number(value: Any) -> bool:
+    if isinstance(value, str):
+        return (value.endswith("%") and value[:-1].replace(".", "").isdigit()) or value == "-"
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def to_table(kind: str, result: Any, *, title: str = "") -> str:

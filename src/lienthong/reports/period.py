@@ -20,6 +20,7 @@ past instant, from the late and closed dossiers that ended after it.
 from __future__ import annotations
 
 import sqlite3
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,15 @@ import attrs
 import sqlite_utils
 
 from lienthong.org import Organisation
-from lienthong.reports.common import Names, Period, as_db, check_procedure, check_unit, rate
+from lienthong.reports.common import (
+    Names,
+    Period,
+    as_db,
+    as_of,
+    check_procedure,
+    check_unit,
+    rate,
+)
 from lienthong.status import Channel, ResultClass, Status
 
 #: Waiting for the applicant (supplement, financial obligation): the legal clock is stopped.
@@ -193,9 +202,12 @@ def period_report(
     period: Period | None = None,
     unit: str | None = None,
     procedure: str | None = None,
+    now: datetime | None = None,
 ) -> PeriodReport:
     """The period's figures; ``unit`` keeps the dossiers received at that unit (its one-stop
-    desk), ``procedure`` those of one procedure code."""
+    desk), ``procedure`` those of one procedure code. The dossiers in progress at the end are
+    judged at the period's end or, for a period with no end, at ``now`` (default: the last
+    instant the audit recorded)."""
     db = as_db(db)
     period = period or Period()
     check_unit(db, Names.of(org), unit)
@@ -253,7 +265,7 @@ def period_report(
     resolved = sum(classes.values())
     resolved_late = sum(late.values())
     in_progress = carried + received - resolved - closed["accepted"]
-    overdue, kpi_late_open = rd.overdue(hi)
+    overdue, kpi_late_open = rd.overdue(as_of(db, period, now))
     early = classes[ResultClass.EARLY] - sum(n for (rc, _a), n in late.items() if rc == "early")
     on_time = classes[ResultClass.ON_TIME] - sum(
         n for (rc, _a), n in late.items() if rc == "on_time"
