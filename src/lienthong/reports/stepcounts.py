@@ -64,11 +64,6 @@ class _Late:
     early_late: int = 0
     on_time_late: int = 0
 
-    def __add__(self, other: _Late) -> _Late:
-        return _Late(
-            *(a + b for a, b in zip(attrs.astuple(self), attrs.astuple(other), strict=True))
-        )
-
 
 def _counts(classes: dict[str | None, int], late: _Late) -> Counts:
     return Counts(
@@ -117,14 +112,31 @@ def _class_counts(where: str, join: str) -> str:
     return ", ".join(out)
 
 
+#: What is summed of the late and overdue steps, in :class:`_Late` order.
 _LATE = (
-    "total(s.late_minutes > 0 AND s.arrived_late = 0), "
-    "total(s.late_minutes > 0 AND s.arrived_late = 1), "
-    "total(s.first_overdue_at IS NOT NULL), "
-    "total(CASE WHEN s.late_minutes > 0 AND s.arrived_late = 0 THEN s.late_minutes ELSE 0 END), "
-    "total(s.late_minutes > 0 AND s.result_class = 'early'), "
-    "total(s.late_minutes > 0 AND s.result_class = 'on_time')"
+    "s.late_minutes > 0 AND s.arrived_late = 0",
+    "s.late_minutes > 0 AND s.arrived_late = 1",
+    "s.first_overdue_at IS NOT NULL",
+    "CASE WHEN s.late_minutes > 0 AND s.arrived_late = 0 THEN s.late_minutes ELSE 0 END",
+    "s.late_minutes > 0 AND s.result_class = 'early'",
+    "s.late_minutes > 0 AND s.result_class = 'on_time'",
 )
+
+
+def _late_sums(where: str, join: str) -> str:
+    """One scalar subquery: the sums of :data:`_LATE` over the late and overdue steps closed in
+    the period where ``where`` holds, packed in one text (a group's late steps are then read
+    once, in index order, with no sort)."""
+    packed = " || ',' || ".join(f"total({x})" for x in _LATE)
+    return (
+        f"(SELECT {packed} FROM steps s{join} WHERE s.status = 'done' "
+        f"AND (s.late_minutes > 0 OR s.first_overdue_at IS NOT NULL) AND {where} "
+        "AND s.closed_at >= :low AND s.closed_at < :high)"
+    )
+
+
+def _unpack(text: str | None) -> _Late:
+    return _Late(*(int(float(v)) for v in (text or "0,0,0,0,0,0").split(",")))
 
 
 class _Reader:
@@ -138,23 +150,6 @@ class _Reader:
             self.join = " JOIN dossiers d ON d.code = s.dossier AND d.procedure_code = :procedure"
             self.args["procedure"] = procedure
 
-    def late(self, unit: str | None) -> dict[tuple[str, str, str | None, str], _Late]:
-        """(unit, role, closed by, kind) -> late and overdue steps closed in the period."""
-        units = (
-            "u(unit) AS (SELECT :unit)"
-            if unit is not None
-            else _loose_scan("u", ("unit",), "steps", "status = 'done'")
-        )
-        rows = self.conn.execute(
-            f"WITH RECURSIVE {units} SELECT s.unit, s.role, s.closed_by, s.kind, {_LATE} "
-            f"FROM u JOIN steps s ON s.unit = u.unit{self.join} WHERE s.status = 'done' "
-            "AND (s.late_minutes > 0 OR s.first_overdue_at IS NOT NULL) "
-            "AND s.closed_at >= :low AND s.closed_at < :high "
-            "GROUP BY s.unit, s.role, s.closed_by, s.kind",
-            {**self.args, "unit": unit},
-        ).fetchall()
-        return {(r[0], r[1], r[2], r[3]): _Late(*(int(v) for v in r[4:])) for r in rows}
-
 
 def by_unit_role(
     db: sqlite_utils.Database, period: Period, *, unit: str | None, procedure: str | None
@@ -162,21 +157,18 @@ def by_unit_role(
     """Unit -> lane role -> counts of its steps (user and service) finished in the period."""
     rd = _Reader(db, period, procedure)
     where = "status = 'done'" + (" AND unit = :unit" if unit is not None else "")
-    late: dict[tuple[str, str], _Late] = defaultdict(_Late)
-    for (code, role, _who, _kind), v in rd.late(unit).items():
-        late[(code, role)] += v
+    group = "s.unit = g.unit AND s.role = g.role"
     rows = rd.conn.execute(
         f"WITH RECURSIVE {_loose_scan('g', ('unit', 'role'), 'steps', where)} "
         "SELECT g.unit, g.role, "
-        + _class_counts("s.status = 'done' AND s.unit = g.unit AND s.role = g.role", rd.join)
-        + " FROM g",
+        + _class_counts(f"s.status = 'done' AND {group}", rd.join)
+        + f", {_late_sums(group, rd.join)} FROM g",
         {**rd.args, "unit": unit},
     ).fetchall()
     out: dict[str, dict[str, Counts]] = defaultdict(dict)
-    for code, role, *n in rows:
-        classes = dict(zip(CLASSES, n, strict=True))
+    for code, role, *n, late in rows:
         if any(n):
-            out[code][role] = _counts(classes, late[(code, role)])
+            out[code][role] = _counts(dict(zip(CLASSES, n, strict=True)), _unpack(late))
     return dict(out)
 
 
@@ -185,10 +177,6 @@ def by_officer(
 ) -> dict[tuple[str, str], Counts]:
     """(officer, unit) -> counts of the user steps the officer finished for that unit."""
     rd = _Reader(db, period, procedure)
-    late: dict[tuple[str, str], _Late] = defaultdict(_Late)
-    for (code, _role, who, kind), v in rd.late(unit).items():
-        if kind == "user" and who is not None:
-            late[(who, code)] += v
     where = "status = 'done' AND kind = 'user'"
     if unit is not None:  # its officers, through the unit's index
         pairs = (
@@ -197,22 +185,17 @@ def by_officer(
         )
     else:
         pairs = _loose_scan("g", ("closed_by", "unit"), "steps", where)
+    group = "s.kind = 'user' AND s.closed_by = g.closed_by AND s.unit = g.unit"
     rows = rd.conn.execute(
         f"WITH RECURSIVE {pairs} SELECT g.closed_by, g.unit, "
-        + _class_counts(
-            "s.status = 'done' AND s.kind = 'user' AND s.closed_by = g.closed_by "
-            "AND s.unit = g.unit",
-            rd.join,
-        )
-        + " FROM g",
+        + _class_counts(f"s.status = 'done' AND {group}", rd.join)
+        + f", {_late_sums(group, rd.join)} FROM g",
         {**rd.args, "unit": unit},
     ).fetchall()
     out = {}
-    for officer, code, *n in rows:
+    for officer, code, *n, late in rows:
         if any(n):
-            out[(officer, code)] = _counts(
-                dict(zip(CLASSES, n, strict=True)), late[(officer, code)]
-            )
+            out[(officer, code)] = _counts(dict(zip(CLASSES, n, strict=True)), _unpack(late))
     return out
 
 
@@ -221,30 +204,25 @@ def escalations(
 ) -> dict[Any, int]:
     """Escalations received in the period, counted per step (a step escalated twice to the
     same head is one): ``by="officer"``: by (officer, unit), the unit whose head the officer
-    is; ``by="unit"``: by that unit."""
+    is; ``by="unit"``: by that unit. One group at a time, through ``audit_escalated_officer``
+    or ``audit_escalated``."""
     join, args = "", {"low": period.low, "high": period.high}
     if procedure is not None:
         join = " JOIN dossiers d ON d.code = a.dossier AND d.procedure_code = :procedure"
         args["procedure"] = procedure
-    units = _loose_scan("u", ("to_unit",), "audit", "event = 'escalated' AND to_unit IS NOT NULL")
-    body = (
-        f"FROM u JOIN audit a ON a.to_unit = u.to_unit{join} WHERE a.event = 'escalated' "
-        "AND a.at >= :low AND a.at < :high"
-    )
     if by == "officer":
-        return {
-            (officer, unit): n
-            for unit, officer, n in db.conn.execute(
-                f"WITH RECURSIVE {units} SELECT a.to_unit, a.to_officer, "
-                f"count(DISTINCT a.step_id) {body} AND a.to_officer IS NOT NULL "
-                "GROUP BY a.to_unit, a.to_officer",
-                args,
-            )
-        }
-    return dict(
-        db.conn.execute(
-            f"WITH RECURSIVE {units} SELECT a.to_unit, count(DISTINCT a.step_id) {body} "
-            "GROUP BY a.to_unit",
-            args,
-        ).fetchall()
-    )
+        cols: tuple[str, ...] = ("to_officer", "to_unit")
+        where = "event = 'escalated' AND to_officer IS NOT NULL"
+    else:
+        cols, where = ("to_unit",), "event = 'escalated'"
+    match = " AND ".join(f"a.{c} = g.{c}" for c in cols)
+    rows = db.conn.execute(
+        f"WITH RECURSIVE {_loose_scan('g', cols, 'audit', where)} "
+        f"SELECT {', '.join(f'g.{c}' for c in cols)}, (SELECT count(DISTINCT a.step_id) "
+        f"FROM audit a{join} WHERE a.{where.replace(' AND ', ' AND a.')} AND {match} "
+        "AND a.at >= :low AND a.at < :high) FROM g",
+        args,
+    ).fetchall()
+    if by == "officer":
+        return {(officer, unit): n for officer, unit, n in rows if n}
+    return {unit: n for unit, n in rows if n}

@@ -215,9 +215,11 @@ def _m007_report_indexes(db: sqlite_utils.Database) -> None:
 
     - ``steps_officer_finished``: finished user steps by officer, unit, result class, instant;
     - ``steps_unit_finished``: finished steps by unit, lane role, result class, instant;
-    - ``steps_late_finished``: the finished steps that were late or went overdue, by unit and
-      instant, with their late minutes, arrival and who closed them;
-    - ``audit_escalated``: escalation rows by the unit that received them, instant, officer;
+    - ``steps_officer_late`` and ``steps_unit_late``: the finished steps that were late or went
+      overdue (about one in ten), by officer and unit (unit and lane role), then instant, with
+      their late minutes and arrival;
+    - ``audit_escalated`` and ``audit_escalated_officer``: escalation rows by the unit (and
+      officer) that received them, then instant;
     - ``audit_supplement_requested``: supplement request rows by instant;
     - ``dossiers_received``: by channel and the instant the clock started;
     - ``dossiers_resolved`` and ``dossiers_resolved_kpi``: resolved dossiers by result class
@@ -233,12 +235,18 @@ def _m007_report_indexes(db: sqlite_utils.Database) -> None:
             WHERE status = 'done' AND kind = 'user';
         CREATE INDEX steps_unit_finished ON steps(unit, role, result_class, closed_at)
             WHERE status = 'done';
-        CREATE INDEX steps_late_finished ON steps(
-            unit, closed_at, role, closed_by, kind, result_class, late_minutes, arrived_late,
-            first_overdue_at
+        CREATE INDEX steps_officer_late ON steps(
+            closed_by, unit, closed_at, late_minutes, arrived_late, first_overdue_at,
+            result_class
+        ) WHERE status = 'done' AND kind = 'user'
+            AND (late_minutes > 0 OR first_overdue_at IS NOT NULL);
+        CREATE INDEX steps_unit_late ON steps(
+            unit, role, closed_at, late_minutes, arrived_late, first_overdue_at, result_class
         ) WHERE status = 'done' AND (late_minutes > 0 OR first_overdue_at IS NOT NULL);
-        CREATE INDEX audit_escalated ON audit(to_unit, at, to_officer, step_id)
+        CREATE INDEX audit_escalated ON audit(to_unit, at, step_id)
             WHERE event = 'escalated';
+        CREATE INDEX audit_escalated_officer ON audit(to_officer, to_unit, at, step_id)
+            WHERE event = 'escalated' AND to_officer IS NOT NULL;
         CREATE INDEX audit_supplement_requested ON audit(at, dossier)
             WHERE event = 'supplement_requested';
         CREATE INDEX dossiers_received ON dossiers(
