@@ -37,12 +37,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import sqlite_utils
-
 # bench/calendar.py would shadow the standard library's calendar module: drop this folder.
 sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
 
 ROOT = Path(__file__).resolve().parents[1]
+
+import sqlite_utils  # noqa: E402
 
 from lienthong import reports  # noqa: E402
 from lienthong.bpmn.procedures import load_procedure  # noqa: E402
