@@ -148,7 +148,8 @@ def test_the_table_has_names_and_vietnamese_headers(db: str) -> None:
     assert "Quá hạn" in out and "(late)" in out and "Trung tâm" in out and "Lê Văn Hùng" in out
 
 
-def test_out_writes_the_file(db: str, tmp_path: Path) -> None:
+def test_out_writes_the_file_and_the_database_is_unchanged(db: str, tmp_path: Path) -> None:
+    before = digest(db)
     out = tmp_path / "p.json"
     code, text = run("period", "--db", db, "--format", "json", "--out", str(out))
     assert code == 0 and text == ""
@@ -156,6 +157,7 @@ def test_out_writes_the_file(db: str, tmp_path: Path) -> None:
         json.loads(out.read_text(encoding="utf-8"))["received"]
         == 40 - json.loads(out.read_text(encoding="utf-8"))["refused"]
     )
+    assert digest(db) == before
 
 
 @pytest.mark.parametrize(
