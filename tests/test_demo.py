@@ -37,3 +37,45 @@ def test_the_command_says_so_in_one_line(tmp_path: Path) -> None:
     assert out.exit_code != 0
     # click refuses it as a usage error, naming the option.
     assert "--weeks" in out.output and "Traceback" not in out.output
+
+
+def test_the_dashboard_prints_the_accountability_reports(tmp_path: Path) -> None:
+    lines: list[str] = []
+    result = run_demo(tmp_path / "demo.db", dossiers=80, weeks=3, out=lines.append)
+    try:
+        db = result.engine.db
+        text = "\n".join(lines)
+        for heading in (
+            "Kết quả xử lý theo cán bộ",
+            "Hồ sơ quá hạn và xin lỗi",
+            "Hồ sơ bị trả lại yêu cầu bổ sung từ 2 lần",
+            "Bước xử lý theo đơn vị",
+        ):
+            assert heading in text
+        # Every officer who finished a step has a row, under their name.
+        for (officer,) in db.execute(
+            "SELECT DISTINCT closed_by FROM steps WHERE status = 'done' AND kind = 'user'"
+        ).fetchall():
+            assert result.engine.org.officer(officer).name in text
+        # Procedure names whole (wrapped at spaces, never cut inside a word).
+        joined = " ".join(line.strip() for line in lines)
+        for (name,) in db.execute("SELECT DISTINCT name FROM procedures").fetchall():
+            assert name in joined
+        # Results handed over (status 10) and sent back for a supplement are told apart.
+        handed = db.execute("SELECT count(*) FROM dossiers WHERE status = 10").fetchone()[0]
+        handovers = db.execute("SELECT count(*) FROM audit WHERE event = 'returned'").fetchone()[0]
+        assert f"trả kết quả (results handed over) {handovers}," in text
+        assert "(results handed over)" in text and handed > 0
+        twice = {
+            code
+            for code, n in db.execute(
+                "SELECT dossier, count(*) FROM audit WHERE event = 'supplement_requested' "
+                "GROUP BY dossier"
+            ).fetchall()
+            if n >= 2
+        }
+        listed = {line.split()[0] for line in lines if line.startswith("  000.")}
+        assert listed == twice and twice
+        assert f"twice or more: {len(twice)};" in text
+    finally:
+        result.engine.close()

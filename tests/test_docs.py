@@ -18,7 +18,15 @@ BLOCK = re.compile(r"```python\n(.*?)```", re.S)
 
 
 @pytest.mark.parametrize(
-    "page", ["docs/engine.md", "docs/sla.md", "docs/testing.md", "docs/permissions.md", "README.md"]
+    "page",
+    [
+        "docs/engine.md",
+        "docs/sla.md",
+        "docs/testing.md",
+        "docs/permissions.md",
+        "docs/reports.md",
+        "README.md",
+    ],
 )
 def test_python_examples_run(page: str, tmp_path: Path) -> None:
     """Every python block of the page runs, in order, in one namespace, from a scratch folder

@@ -9,7 +9,7 @@ report.
 from __future__ import annotations
 
 import random
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,7 +21,8 @@ from lienthong.engine import Engine
 from lienthong.errors import LienthongError, SlaError
 from lienthong.legaltime.clock import VN_TZ, FixedClock
 from lienthong.org import Organisation
-from lienthong.status import Channel, ResultClass, Status
+from lienthong.reports.text import dashboard, events_line
+from lienthong.status import Channel, Status
 
 DATA = Path(__file__).parent / "data"
 DEMO_ORG = DATA / "demo-org.toml"
@@ -92,6 +93,8 @@ def run_demo(
             f"demo: weeks ({weeks}) and dossiers ({dossiers}) must each be at least 1"
         )
     rng = random.Random(seed)
+    _AGAIN.seed(seed)
+    _REFUSE.seed(seed)
     start = start or datetime(2026, 2, 2, 8, 0, tzinfo=VN_TZ)  # four weeks across Tết 2026
     end = start + timedelta(weeks=weeks)
     path = Path(db_path)
@@ -204,8 +207,14 @@ def _work(
         if d.code in waits:
             continue
         proc = engine.procedure(d.procedure_version)
-        if (r["step_kind"] == "processing" and d.supplements == 0 and rng.random() < 0.08
-                and _first_processing(engine, d.code, r["id"])):
+        first_ask = (r["step_kind"] == "processing" and d.supplements == 0
+                     and rng.random() < 0.08 and _first_processing(engine, d.code, r["id"]))
+        # Now and then a second unit finds a paper missing too: the dossier is sent back twice
+        # (the "returned" report); drawn from a generator of its own.
+        again = (r["step_kind"] == "processing" and d.supplements == 1
+                 and _first_of_unit(engine, d.code, r["id"], r["unit"])
+                 and _AGAIN.random() < 0.3)
+        if first_ask or again:
             try:
                 engine.request_supplement(d.code, officer=officer, missing=["giay_to_bo_sung"],
                                           reason="Thành phần hồ sơ chưa đầy đủ, cần bổ sung")
@@ -216,7 +225,8 @@ def _work(
                 finish_at.pop(r["id"], None)
                 continue
         data = _step_data(proc.steps[r["spec_id"]], rng, d.code)
-        if r["step_kind"] == "reception" and d.channel == Channel.ONLINE and rng.random() < 0.03:
+        online_reception = r["step_kind"] == "reception" and d.channel == Channel.ONLINE
+        if online_reception and _REFUSE.random() < 0.05:
             data = {"accepted": False, "reason": "Hồ sơ không thuộc thẩm quyền giải quyết"}
         engine.claim(d.code, r["id"], officer) if not r["assignee"] else None
         d = engine.complete(d.code, r["id"], officer, data)
@@ -225,6 +235,20 @@ def _work(
             engine.start_obligation(d.code, officer=engine.org.members(d.receiving_unit)[0].id,
                                     note="Thông báo nộp thuế thu nhập cá nhân, lệ phí trước bạ")
             waits[d.code] = ("obligation", engine.calendar.add(now, days=rng.uniform(0.5, 5)))
+
+
+_AGAIN = random.Random()
+# A stream of its own, so that a change elsewhere in the simulation does not take the demo's
+# few refusals (Mẫu 03) away with it.
+_REFUSE = random.Random()
+
+
+def _first_of_unit(engine: Engine, code: str, step_id: int, unit: str) -> bool:
+    """The step is the unit's first in the dossier (when it received it)."""
+    first = engine.db.execute(
+        "SELECT min(id) FROM steps WHERE dossier = ? AND unit = ?", [code, unit]
+    ).fetchone()[0]
+    return bool(first == step_id)
 
 
 def _first_processing(engine: Engine, code: str, step_id: int) -> bool:
@@ -278,21 +302,6 @@ def _pick_sample(engine: Engine) -> str | None:
     return row[0] if row else None
 
 
-def _table(headers: tuple[str, ...], rows: list[tuple[Any, ...]]) -> str:
-    cells = [tuple(str(c) for c in r) for r in [headers, *rows]]
-    widths = [max(len(r[i]) for r in cells) for i in range(len(headers))]
-    line = "  ".join("-" * w for w in widths)
-    out = ["  ".join(c.ljust(w) for c, w in zip(cells[0], widths, strict=True)), line]
-    for r in cells[1:]:
-        out.append(
-            "  ".join(
-                c.rjust(w) if c.replace(".", "").replace("%", "").isdigit() else c.ljust(w)
-                for c, w in zip(r, widths, strict=True)
-            )
-        )
-    return "\n".join(out)
-
-
 def report(
     engine: Engine,
     *,
@@ -301,116 +310,17 @@ def report(
     start: datetime | None = None,
     end: datetime | None = None,
 ) -> None:
-    """Print the dashboard: steps by unit, dossiers by procedure, SLA events, one control sheet."""
-    db = engine.db
+    """Print the dashboard through :mod:`lienthong.reports`: steps by unit and by officer,
+    dossiers by procedure, the late dossiers and their apologies, the dossiers sent back twice,
+    the audit events, one control sheet."""
     if start and end:
         out(f"lienthong demo — {start:%d/%m/%Y} to {end:%d/%m/%Y} (simulated, fixed clock)")
         out("")
-    by_unit: dict[str, Counter[str]] = defaultdict(Counter)
-    for r in db.query(
-        "SELECT unit, result_class, closed_at, kind FROM steps WHERE kind = 'user' "
-        "AND status != 'cancelled'"
-    ):
-        c = by_unit[r["unit"]]
-        if r["closed_at"] is None:
-            c["open"] += 1
-        else:
-            c[r["result_class"] or "none"] += 1
-    esc = Counter(
-        r["unit"]
-        for r in db.query(
-            "SELECT s.unit FROM audit a JOIN steps s ON s.id = a.step_id "
-            "WHERE a.event = 'escalated'"
-        )
-    )
-    rows = []
-    for unit, c in sorted(by_unit.items()):
-        done = c[ResultClass.EARLY] + c[ResultClass.ON_TIME] + c[ResultClass.LATE]
-        pct = f"{100 * (done - c[ResultClass.LATE]) / done:.0f}%" if done else "-"
-        rows.append(
-            (
-                unit,
-                engine.org.unit(unit).name[:48],
-                done,
-                c[ResultClass.EARLY],
-                c[ResultClass.ON_TIME],
-                c[ResultClass.LATE],
-                pct,
-                c["open"],
-                esc[unit],
-            )
-        )
-    out("Steps by unit (bước xử lý theo đơn vị)")
-    out(
-        _table(
-            (
-                "unit",
-                "name",
-                "closed",
-                "early",
-                "on time",
-                "late",
-                "in time",
-                "open",
-                "escalations",
-            ),
-            rows,
-        )
-    )
-    out("")
-    rows2: list[tuple[object, ...]] = []
-    for p in engine.procedures():
-        q = list(
-            db.query(
-                "SELECT status, result_class, kpi_class, apology_issued_at FROM dossiers "
-                "WHERE procedure_code = ?",
-                [p.code],
-            )
-        )
-        st = Counter(Status(r["status"]) for r in q)
-        rc = Counter(r["result_class"] for r in q if r["status"] in (9, 10))
-        apologies = sum(1 for r in q if r["apology_issued_at"])
-        kpi_late = sum(1 for r in q if r["kpi_class"] == ResultClass.LATE)
-        rows2.append(
-            (
-                p.code,
-                p.name[:40],
-                len(q),
-                st[Status.RETURNED],
-                rc[ResultClass.EARLY],
-                rc[ResultClass.ON_TIME],
-                rc[ResultClass.LATE],
-                kpi_late,
-                sum(v for k, v in st.items() if not k.is_closed),
-                st[Status.REFUSED],
-                apologies,
-            )
-        )
-    out("Dossiers by procedure (hồ sơ theo thủ tục; KPI late = the national indicators' clock, "
-        "QĐ 766)")
-    out(
-        _table(
-            (
-                "code",
-                "procedure",
-                "received",
-                "returned",
-                "early",
-                "on time",
-                "late",
-                "KPI late",
-                "open",
-                "refused",
-                "apologies",
-            ),
-            rows2,
-        )
-    )
-    out("")
-    events = Counter(r[0] for r in db.execute("SELECT event FROM audit"))
-    out("SLA and audit events: " + ", ".join(f"{k} {v}" for k, v in sorted(events.items())))
-    extra = _plugin_lines(engine)
-    for line in extra:
+    for line in dashboard(engine.db, engine.org, now=end):
+        out(line)
+    events = Counter(r[0] for r in engine.db.execute("SELECT event FROM audit"))
+    out(events_line(sorted(events.items())))
+    for line in _plugin_lines(engine):
         out(line)
     v = engine.verify_audit()
     out(f"Audit chain: {'intact' if v.ok else 'BROKEN at row ' + str(v.broken_id)} ({v.rows} rows)")

@@ -78,8 +78,10 @@ class ControlSheet:
         table = [head]
         for r in self.rows:
             who = f"1. Giao: {r.giver}\n2. Nhận: {r.receiver}"
-            when = (f"{fmt_instant(r.at)}\nNgười giao: {r.giver_officer}"
-                    f"\nNgười nhận: {r.receiver_officer}")
+            when = (
+                f"{fmt_instant(r.at)}\nNgười giao: {r.giver_officer}"
+                f"\nNgười nhận: {r.receiver_officer}"
+            )
             table.append((who, when, r.result, r.note))
         out.append(_grid(table))
         return "\n".join(out)

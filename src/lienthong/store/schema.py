@@ -233,6 +233,78 @@ def _m006_organisations(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m007_report_indexes(db: sqlite_utils.Database) -> None:
+    """Indexes the reports (:mod:`lienthong.reports`) read through, so that a report's cost
+    follows the rows in its period, not the whole table.
+
+    Most figures are counts of one kind of row in a range of instants, so most indexes are
+    ordered by what is counted, then by the instant: each figure is then a count of one stretch
+    of one index (no row is read, no expression evaluated per row). The few rows whose values
+    are summed (late steps, late dossiers, those closed unresolved) have small indexes of their
+    own that carry those values. Every index is partial: a step enters the step indexes once,
+    when it is completed; a dossier enters ``dossiers_received`` and ``dossiers_open`` when it is
+    received, the others when it ends; the commands that move open work along write none.
+
+    - ``steps_officer_finished``: finished user steps by officer, unit, result class, instant;
+    - ``steps_unit_finished``: finished steps by unit, lane role, result class, instant;
+    - ``steps_officer_late`` and ``steps_unit_late``: the finished steps that were late or went
+      overdue (about one in ten), by officer and unit (unit and lane role), then instant, with
+      their late minutes and arrival;
+    - ``audit_escalated`` and ``audit_escalated_officer``: escalation rows by the unit (and
+      officer) that received them, then instant;
+    - ``audit_supplement_requested``: supplement request rows by instant;
+    - ``dossiers_received``: by channel and the instant the clock started;
+    - ``dossiers_resolved`` and ``dossiers_resolved_kpi``: resolved dossiers by result class
+      on each clock and the instant resolved; ``dossiers_late``: those resolved late;
+    - ``dossiers_closed``: those that ended unresolved (withdrawn, stopped, refused);
+    - ``dossiers_open``: those still being worked; ``dossiers_returned_twice``: those sent back
+      for a supplement two or more times.
+    """
+    _run_script(
+        db,
+        """
+        CREATE INDEX steps_officer_finished ON steps(closed_by, unit, result_class, closed_at)
+            WHERE status = 'done' AND kind = 'user';
+        CREATE INDEX steps_unit_finished ON steps(unit, role, result_class, closed_at)
+            WHERE status = 'done';
+        CREATE INDEX steps_officer_late ON steps(
+            closed_by, unit, closed_at, late_minutes, arrived_late, first_overdue_at,
+            result_class
+        ) WHERE status = 'done' AND kind = 'user'
+            AND (late_minutes > 0 OR first_overdue_at IS NOT NULL);
+        CREATE INDEX steps_unit_late ON steps(
+            unit, role, closed_at, late_minutes, arrived_late, first_overdue_at, result_class
+        ) WHERE status = 'done' AND (late_minutes > 0 OR first_overdue_at IS NOT NULL);
+        CREATE INDEX audit_escalated ON audit(to_unit, at, step_id)
+            WHERE event = 'escalated';
+        CREATE INDEX audit_escalated_officer ON audit(to_officer, to_unit, at, step_id)
+            WHERE event = 'escalated' AND to_officer IS NOT NULL;
+        CREATE INDEX audit_supplement_requested ON audit(at, dossier)
+            WHERE event = 'supplement_requested';
+        CREATE INDEX dossiers_received ON dossiers(
+            channel, received_at, receiving_unit, procedure_code
+        ) WHERE received_at IS NOT NULL;
+        CREATE INDEX dossiers_resolved ON dossiers(
+            result_class, resolved_at, receiving_unit, procedure_code
+        ) WHERE resolved_at IS NOT NULL;
+        CREATE INDEX dossiers_resolved_kpi ON dossiers(
+            kpi_class, resolved_at, receiving_unit, procedure_code
+        ) WHERE resolved_at IS NOT NULL;
+        CREATE INDEX dossiers_late ON dossiers(
+            resolved_at, received_at, result_class, apology_issued_at, appointment,
+            receiving_unit, procedure_code
+        ) WHERE resolved_at IS NOT NULL AND late_minutes > 0;
+        CREATE INDEX dossiers_closed ON dossiers(
+            closed_at, status, received_at, appointment, supplements, receiving_unit,
+            procedure_code
+        ) WHERE resolved_at IS NULL AND closed_at IS NOT NULL;
+        CREATE INDEX dossiers_open ON dossiers(received_at)
+            WHERE closed_at IS NULL AND resolved_at IS NULL;
+        CREATE INDEX dossiers_returned_twice ON dossiers(received_at) WHERE supplements >= 2;
+        """,
+    )
+
+
 def _m008_legal_appointment(db: sqlite_utils.Database) -> None:
     """``dossiers.legal_appointment``: the appointment the legal clock alone sets — at the
     complete, valid receipt (Mẫu 01), restarted in full when a supplement arrives (Decree
@@ -265,5 +337,6 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("003_service_jobs", _m003_service_jobs),
     ("005_accountability_facts", _m005_accountability_facts),
     ("006_organisations", _m006_organisations),
+    ("007_report_indexes", _m007_report_indexes),
     ("008_legal_appointment", _m008_legal_appointment),
 ]
