@@ -1,10 +1,11 @@
 """The schema, changed only through :data:`MIGRATIONS`.
 
-Tables: ``procedures`` (one row per BPMN version), ``dossiers``, ``dossier_states`` (each
-dossier's SpiffWorkflow state, never the process definition, kept apart so the dossier row stays
-small), ``steps`` (open and closed, indexed by unit, officer and due instant), ``daily_sequence``
-(the NNNN of dossier codes), ``audit`` (append-only, hash-chained; triggers refuse UPDATE and
-DELETE), ``organisations`` (each organisation an engine ran with, by version).
+Tables: ``procedures`` (one row per BPMN version; ``seq`` orders them as they became current),
+``dossiers``, ``dossier_states`` (each dossier's SpiffWorkflow state, never the process
+definition, kept apart so the dossier row stays small), ``steps`` (open and closed, indexed by
+unit, officer and due instant), ``daily_sequence`` (the NNNN of dossier codes), ``audit``
+(append-only, hash-chained; triggers refuse UPDATE and DELETE), ``organisations`` (each
+organisation an engine ran with, by version).
 
 Migrations are applied in order and recorded in ``_migrations``; each migration's docstring says
 what it changed.
@@ -233,10 +234,35 @@ def _m006_organisations(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m009_procedure_seq(db: sqlite_utils.Database) -> None:
+    """The order in which procedure versions became current, as for organisations.
+
+    ``procedures.seq``: the highest of a code's versions is its current one. Before, the current
+    version was the one with the latest ``loaded_at``, and loading an older version again stored
+    nothing, so the engine that loaded it ran it as current while the next engine on the file
+    took the other one; now loading a stored version that is not its code's current one makes
+    it current again (``loaded_at`` that instant, the next ``seq``). An instant alone would not
+    do, since clocks are injected and one engine's may be behind another's. The versions stored
+    before are numbered in their old order (``loaded_at``, then the order of their rows).
+    """
+    _run_script(
+        db,
+        """
+        ALTER TABLE procedures ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+        UPDATE procedures SET seq = (
+            SELECT count(*) FROM procedures AS p WHERE p.loaded_at < procedures.loaded_at
+            OR (p.loaded_at = procedures.loaded_at AND p.rowid <= procedures.rowid)
+        );
+        CREATE INDEX procedures_code_seq ON procedures(code, seq);
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_lean_step_indexes", _m002_lean_step_indexes),
     ("003_service_jobs", _m003_service_jobs),
     ("005_accountability_facts", _m005_accountability_facts),
     ("006_organisations", _m006_organisations),
+    ("009_procedure_seq", _m009_procedure_seq),
 ]
