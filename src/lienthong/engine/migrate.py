@@ -167,7 +167,8 @@ class MigrateCommands:
         if version == d.procedure_version:
             source = next((s for v, s, _ in versions if v == version), "?")
             hint = (
-                ", the current one: load the corrected BPMN file first"
+                ", the current one: there is no other to move to (load the corrected BPMN file "
+                "first)"
                 if version == current
                 else ""
             )
