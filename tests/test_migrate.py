@@ -11,6 +11,7 @@ branch stops at the step before that condition: completing it raises ScriptError
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from collections.abc import Callable
 from html import escape
@@ -533,3 +534,25 @@ def test_the_cli_moves_a_dossier_and_names_what_refuses_it(
 
     again = run(main, ["dossier", "migrate", code, "--latest", "--officer", CLERK, "--db", str(db)])
     assert again.exit_code == 1 and "already runs version" in again.stderr
+
+
+def test_the_designers_page_console_example_is_what_the_command_prints(
+    make_engine: Callable[..., Engine], clock: FixedClock, db: Path
+) -> None:
+    """docs/designers.md shows the moves of a stuck dossier of 9.000042: the same files, the
+    same versions, the same lines."""
+    page = (Path(__file__).parents[1] / "docs" / "designers.md").read_text(encoding="utf-8")
+    section = page[page.index("## Moving running dossiers") :]
+    block = re.search(r"```console\n(\$ lienthong dossier migrate.*?)```", section, re.S)
+    assert block is not None
+    engine = make_engine(db, plugins=[])
+    engine.load_procedure(fee_bpmn(), name="v1.bpmn")
+    stuck_dossier(engine, clock)
+    engine.load_procedure(fee_bpmn(FIXED, review=False), name="v3.bpmn")
+    engine.load_procedure(fee_bpmn(FIXED), name="v2.bpmn")
+    engine.close()
+    shown = []
+    for command in re.findall(r"^\$ lienthong (.*)$", block.group(1), re.M):
+        result = CliRunner().invoke(main, [*command.split(), "--db", str(db)])
+        shown.append(f"$ lienthong {command}\n{result.output}")
+    assert "".join(shown) == block.group(1)
