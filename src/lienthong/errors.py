@@ -65,6 +65,11 @@ class ScriptError(LienthongError):
     """A BPMN script or expression failed or tried something the restricted engine forbids."""
 
 
+class MigrationRefused(LienthongError):
+    """A dossier cannot move to that version of its procedure: the version is its own, or of
+    another procedure, or a step it ran or has open has no counterpart there (names the steps)."""
+
+
 class SlaError(LienthongError):
     """An SLA rule refused the command (second apology, supplement outside its window, ...)."""
 

@@ -202,6 +202,16 @@ def default_serializer() -> BpmnWorkflowSerializer:
 _FINAL = 64 | 128 | 256  # COMPLETED, ERROR, CANCELLED: such a task never changes again
 
 
+def forget_rows(wf: BpmnWorkflow) -> None:
+    """Drop the rows :func:`dump_state` keeps on the tasks of a workflow whose tasks changed in a
+    way their state does not show: a migration gives finished tasks another element (the row
+    names the element), so each row is worked out again at the next save."""
+    for task in wf.tasks.values():
+        task.__dict__.pop("_lienthong_row", None)
+        task.__dict__.pop("_lienthong_empty", None)
+    wf.__dict__.pop("_lienthong_preorder", None)
+
+
 def _hex(task: Any) -> str:
     # UUID.hex formats the 128-bit integer anew on every call: keep it on the task.
     h: str | None = task.__dict__.get("_lienthong_hex")

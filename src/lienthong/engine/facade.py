@@ -46,6 +46,7 @@ from lienthong.engine.apology import ApologyCommands
 from lienthong.engine.context import Context, iso
 from lienthong.engine.guard import guarded as _guarded
 from lienthong.engine.legal import LegalTimeCommands
+from lienthong.engine.migrate import MigrateCommands
 from lienthong.engine.procedures import Procedures
 from lienthong.engine.progress import Progress
 from lienthong.engine.queries import Queries
@@ -216,6 +217,7 @@ class Engine(Queries):
         self._legal = LegalTimeCommands(self._ctx, progress)
         self._apology = ApologyCommands(self._ctx)
         self._tick = TickCommands(self._ctx, progress)
+        self._migrate = MigrateCommands(self._ctx, progress, service_steps)
         for folder in self.hooks.call("procedure_dirs"):
             for d in folder or ():
                 self.load_procedures(d)
@@ -234,8 +236,9 @@ class Engine(Queries):
         """Parse a BPMN file and make it the current version of its procedure.
 
         The version (SHA-256 of the file) is stored once; loading the same file again changes
-        nothing. A service task naming an operation no loaded plugin performs is an error here,
-        not in the middle of a dossier.
+        nothing, but an older version loaded again is the current one again. A service task
+        naming an operation no loaded plugin performs is an error here, not in the middle of a
+        dossier.
         """
         if not isinstance(source, bytes):
             source = arg.path(source, "source")
@@ -363,6 +366,21 @@ class Engine(Queries):
             officer=arg.text(officer, "officer"),
             data=data,
             reason=arg.text(reason, "reason"),
+        )
+
+    @_guarded
+    def migrate(self, dossier: str, to_version: str | None = None, *, officer: str) -> Dossier:
+        """Move an open dossier to another stored version of its procedure (its hash, or a
+        unique prefix of 8 or more digits; ``None``: the current version), e.g. the one that
+        corrects a condition it is stuck on. Steps keep their ids, due instants and history;
+        an audited ``migrated`` row names both versions and the officer, the head or a deputy
+        of the receiving unit or of a unit with an open step. :class:`MigrationRefused` names
+        each step that ran or is open and has no counterpart there, and refuses the version
+        the dossier runs already."""
+        return self._migrate.migrate(
+            arg.text(dossier, "dossier"),
+            arg.optional_text(to_version, "to_version"),
+            officer=arg.text(officer, "officer"),
         )
 
     @_guarded

@@ -23,6 +23,7 @@ __all__ = [
     "check_routing",
     "known_officer",
     "may_apologise",
+    "may_migrate",
     "may_pause",
     "may_receive",
     "may_receive_supplement",
@@ -144,6 +145,30 @@ def may_withdraw_for_agency(
     if any(org.is_head_or_deputy(officer, u) for u in units):
         return
     raise NotAllowed(f"{rule}; {officer} is an officer of {_name(org, o.unit)}")
+
+
+def may_migrate(
+    org: Organisation,
+    officer: str,
+    *,
+    dossier: str,
+    receiving_unit: str,
+    open_units: Sequence[str],
+) -> None:
+    """Move a dossier to another version of its procedure: the head or a deputy of the receiving
+    unit, or of a unit with an open step of the dossier. It changes how the dossier goes on for
+    every unit after it, on a decision a process designer cannot take alone: the leadership
+    answerable for the dossier signs it, as a stop notice (a delegation does not give it)."""
+    units = [*dict.fromkeys([receiving_unit, *open_units])]
+    o = known_officer(org, officer)
+    if any(org.is_head_or_deputy(officer, u) for u in units):
+        return
+    who = "; ".join(f"{_name(org, u)}: {_leaders(org, u)}" for u in units)
+    raise NotAllowed(
+        f"only the head or a deputy of the receiving unit or of a unit with an open step of "
+        f"dossier {dossier} ({who}) may move it to another version of its procedure; "
+        f"{officer} is an officer of {_name(org, o.unit)}"
+    )
 
 
 def may_withdraw_for_applicant(

@@ -84,7 +84,11 @@ class Procedures:
     def _store(self, procs: list[Procedure]) -> None:
         with self.store.transaction() as db:
             for proc in procs:
-                if not tables.has_procedure(db, proc.version):
+                if tables.has_procedure(db, proc.version):
+                    # An older version loaded again is the current one again, after a restart
+                    # too (its ``seq``), as it is in this engine's memory.
+                    tables.make_current(db, proc.version, self._now())
+                else:
                     tables.insert_procedure(
                         db,
                         {

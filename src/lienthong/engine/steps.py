@@ -21,10 +21,19 @@ from lienthong.engine.workflows import advance
 from lienthong.errors import InvalidData, NotAllowed, SlaError
 from lienthong.legaltime import rules
 from lienthong.legaltime.clock import VN_TZ
+from lienthong.org import Organisation
 from lienthong.status import Channel, Status
 from lienthong.store import tables
 from lienthong.store.due import PAUSED
 from lienthong.store.records import Dossier, Step
+
+
+def default_unit(org: Organisation, role: str, receiving: str) -> str:
+    """The unit that works a lane role when no routing says: the receiving unit if it holds the
+    role, else the unit holding it nearest to it."""
+    if role in org.unit(receiving).roles:
+        return receiving
+    return org.resolve_role(role, near=receiving).code
 
 
 class StepCommands:
@@ -346,12 +355,7 @@ class StepCommands:
                 raise InvalidData(f"routing: {proc.code} has no lane with role {role!r}")
             permissions.check_routing(org, role, unit)
         for role in sorted(roles):
-            if role in routing:
-                out[role] = routing[role]
-            elif role in org.unit(receiving).roles:
-                out[role] = receiving
-            else:
-                out[role] = org.resolve_role(role, near=receiving).code
+            out[role] = routing[role] if role in routing else default_unit(org, role, receiving)
         return out
 
     @staticmethod

@@ -331,6 +331,30 @@ def _m008_legal_appointment(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m009_procedure_seq(db: sqlite_utils.Database) -> None:
+    """The order in which procedure versions became current, as for organisations.
+
+    ``procedures.seq``: the highest of a code's versions is its current one. Before, the current
+    version was the one with the latest ``loaded_at``, and loading an older version again stored
+    nothing, so the engine that loaded it ran it as current while the next engine on the file
+    took the other one; now loading a stored version that is not its code's current one makes
+    it current again (``loaded_at`` that instant, the next ``seq``). An instant alone would not
+    do, since clocks are injected and one engine's may be behind another's. The versions stored
+    before are numbered in their old order (``loaded_at``, then the order of their rows).
+    """
+    _run_script(
+        db,
+        """
+        ALTER TABLE procedures ADD COLUMN seq INTEGER NOT NULL DEFAULT 0;
+        UPDATE procedures SET seq = (
+            SELECT count(*) FROM procedures AS p WHERE p.loaded_at < procedures.loaded_at
+            OR (p.loaded_at = procedures.loaded_at AND p.rowid <= procedures.rowid)
+        );
+        CREATE INDEX procedures_code_seq ON procedures(code, seq);
+        """,
+    )
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_lean_step_indexes", _m002_lean_step_indexes),
@@ -339,4 +363,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("006_organisations", _m006_organisations),
     ("007_report_indexes", _m007_report_indexes),
     ("008_legal_appointment", _m008_legal_appointment),
+    ("009_procedure_seq", _m009_procedure_seq),
 ]

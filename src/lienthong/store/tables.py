@@ -261,18 +261,57 @@ def has_procedure(db: sqlite_utils.Database, version: str) -> bool:
 
 
 def insert_procedure(db: sqlite_utils.Database, values: Mapping[str, object]) -> None:
-    """Store a procedure version (its BPMN file and what identifies it)."""
-    insert(db, "procedures", values)
+    """Store a procedure version (its BPMN file and what identifies it) as its code's current
+    one."""
+    insert(db, "procedures", {**values, "seq": _next_procedure_seq(db)})
+
+
+def make_current(db: sqlite_utils.Database, version: str, now: str | None) -> bool:
+    """Make a stored version its code's current one again (``loaded_at`` = ``now``, the next
+    ``seq``), unless it is already; returns whether it changed anything."""
+    row = db.conn.execute(
+        "SELECT p.version = ? FROM procedures AS p WHERE p.code = "
+        "(SELECT code FROM procedures WHERE version = ?) ORDER BY p.seq DESC LIMIT 1",
+        [version, version],
+    ).fetchone()
+    if row is None or row[0]:
+        return False
+    db.conn.execute(
+        "UPDATE procedures SET loaded_at = ?, seq = ? WHERE version = ?",
+        [now, _next_procedure_seq(db), version],
+    )
+    return True
+
+
+def _next_procedure_seq(db: sqlite_utils.Database) -> int:
+    seq: int = db.conn.execute("SELECT coalesce(max(seq), 0) + 1 FROM procedures").fetchone()[0]
+    return seq
 
 
 def current_versions(db: sqlite_utils.Database) -> dict[str, str]:
-    """Procedure code -> the version loaded last."""
+    """Procedure code -> its current version: the one made current last (``seq``)."""
     out: dict[str, str] = {}
-    for code, version in db.conn.execute(
-        "SELECT code, version FROM procedures ORDER BY loaded_at, rowid"
-    ):
+    for code, version in db.conn.execute("SELECT code, version FROM procedures ORDER BY seq"):
         out[code] = version
     return out
+
+
+def procedure_versions(db: sqlite_utils.Database, code: str) -> list[tuple[str, str, str]]:
+    """A procedure code's stored versions, each (version, file name, when it last became
+    current), the current one last."""
+    return [
+        (r[0], r[1], r[2])
+        for r in db.conn.execute(
+            "SELECT version, source, loaded_at FROM procedures WHERE code = ? ORDER BY seq",
+            [code],
+        )
+    ]
+
+
+def procedure_code(db: sqlite_utils.Database, version: str) -> str | None:
+    """The procedure code of a stored version, or ``None`` if no such version is stored."""
+    row = db.conn.execute("SELECT code FROM procedures WHERE version = ?", [version]).fetchone()
+    return row[0] if row else None
 
 
 def procedure_source(db: sqlite_utils.Database, version: str) -> tuple[bytes, str] | None:
