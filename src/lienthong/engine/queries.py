@@ -13,6 +13,7 @@ import sqlite_utils
 
 from lienthong.bpmn.procedures import Procedure
 from lienthong.engine import arguments as arg
+from lienthong.engine import permissions
 from lienthong.engine.context import Context
 from lienthong.engine.guard import guarded as _guarded
 from lienthong.engine.procedures import Procedures
@@ -77,8 +78,10 @@ class Queries:
     def open_steps(
         self, *, unit: str | None = None, officer: str | None = None, dossier: str | None = None
     ) -> list[Step]:
-        """Open steps of a unit, of a dossier, or those an officer may work: assigned to them, in
-        their unit's queue, or escalated to them. Ordered by due instant."""
+        """Open steps of a unit, of a dossier, or those an officer may work: assigned to them,
+        unclaimed in the queue of a unit they work for (their own, one they head or deputise,
+        one a delegation in force at the Engine's clock lends them), or escalated to them.
+        Ordered by due instant."""
         if sum(x is not None for x in (unit, officer, dossier)) != 1:
             raise InvalidData("open_steps: give exactly one of unit=, officer= or dossier=")
         records = self._ctx.records
@@ -93,7 +96,8 @@ class Queries:
             self.org.unit(arg.text(unit, "unit"))
             return records.unit_queue(self.db, unit)
         o = self.org.officer(arg.text(officer, "officer"))
-        return records.officer_queue(self.db, o.id, o.unit)
+        units = permissions.work_units(self.org, o.id, self._ctx.clock.now())
+        return records.officer_queue(self.db, o.id, units)
 
     @_guarded
     def audit_rows(self, dossier: str) -> list[dict[str, Any]]:
