@@ -14,12 +14,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any, TypeAlias
 
 from lienthong.errors import InvalidData, NotAllowed
-from lienthong.org import Officer, Organisation
+from lienthong.org import Delegation, Officer, Organisation
+
+#: What an audit row's ``data`` says of the capacity in which an officer acted, when their own
+#: unit would not have let them: ``{"acting": "delegation", ...}`` or ``{"acting": "escalation",
+#: ...}`` (see :func:`may_work_step`). ``None``: as an officer of the unit.
+Acting: TypeAlias = dict[str, Any] | None
 
 __all__ = [
+    "Acting",
     "acts_for",
+    "by_delegation",
     "check_routing",
     "known_officer",
     "may_apologise",
@@ -34,6 +42,7 @@ __all__ = [
     "may_work_step",
     "resolving_units",
     "step_label",
+    "work_units",
 ]
 
 
@@ -50,6 +59,45 @@ def acts_for(org: Organisation, officer: str, unit: str, at: datetime) -> bool:
     """The officer works for the unit at ``at``: a member, its head or a deputy, or the holder
     of a delegation (ủy quyền) for it in force then."""
     return org.may_act_for(officer, unit) or org.delegated(officer, unit, at) is not None
+
+
+def work_units(org: Organisation, officer: str, at: datetime) -> list[str]:
+    """The units whose unclaimed steps the officer may take at ``at``, their own first: the
+    unit they belong to, the units they head or deputise, and the units a delegation (ủy quyền)
+    in force then lends them. What ``open_steps(officer=...)`` lists, with the steps assigned
+    or escalated to them."""
+    o = org.officer(officer)
+    units = [o.unit]
+    for u in org.units.values():
+        if u.code not in units and (officer == u.head or officer in u.deputies):
+            units.append(u.code)
+    for d in org.delegations:
+        if d.to_officer == officer and d.covers(at) and d.unit not in units:
+            units.append(d.unit)
+    return units
+
+
+def by_delegation(org: Organisation, officer: str, unit: str, at: datetime) -> Acting:
+    """The capacity to record when the officer acts for ``unit`` only through a delegation in
+    force at ``at`` (they are neither a member nor in its leadership): who signed it, for which
+    unit, its reference and window, so that the audit row reads alone even after the
+    organisation file has changed. ``None`` when they act as the unit's own."""
+    if org.may_act_for(officer, unit):
+        return None
+    d = org.delegated(officer, unit, at)
+    return None if d is None else _delegation_data(officer, d)
+
+
+def _delegation_data(officer: str, d: Delegation) -> dict[str, Any]:
+    return {
+        "acting": "delegation",
+        "officer": officer,
+        "for": d.from_officer,
+        "unit": d.unit,
+        "reference": d.reference,
+        "valid_from": d.valid_from.isoformat(),
+        "valid_to": d.valid_to.isoformat(),
+    }
 
 
 def step_label(step_id: int, name: str, dossier: str) -> str:
@@ -69,14 +117,15 @@ def resolving_units(routing: Mapping[str, str], lead_roles: Iterable[str]) -> li
 
 
 # -- the decisions ------------------------------------------------------------------------------
-def may_receive(org: Organisation, officer: str | None, *, unit: str, at: datetime) -> None:
+def may_receive(org: Organisation, officer: str | None, *, unit: str, at: datetime) -> Acting:
     """Receive a dossier at ``unit``: an officer of that unit. No officer: the system received
-    it (the portal for an online dossier, or a desk whose intake does not name the officer)."""
+    it (the portal for an online dossier, or a desk whose intake does not name the officer).
+    Returns the delegation the officer acts through, if that is what lets them."""
     if officer is None:
-        return
+        return None
     known_officer(org, officer)
     if acts_for(org, officer, unit, at):
-        return
+        return by_delegation(org, officer, unit, at)
     raise NotAllowed(
         f"only {_either(_officers_of(org, unit, at))} may receive a dossier at {_name(org, unit)}; "
         f"{_why(org, officer, unit, at)}"
@@ -93,7 +142,8 @@ def may_work_step(
     assignee: str | None,
     escalated_to: str | None,
     at: datetime,
-) -> None:
+    escalation_level: int = 0,
+) -> Acting:
     """Claim or complete (``action``) a user step of ``unit``.
 
     An officer of the step's unit may, and so may the holder of a delegation for it in force at
@@ -101,10 +151,17 @@ def may_work_step(
     for being above: the tick escalates an overdue step up the hierarchy, and that escalation is
     what hands it to them. A claim by another officer stands against everyone but the officer
     the step was escalated to: that is what escalation is for.
+
+    Returns the capacity the act needed, for the audit: ``None`` when the officer acts as one of
+    the unit's own (a member, its head or a deputy) on a step nobody else holds; else the
+    escalation (``{"acting": "escalation", "level": n, ...}``) when the step is escalated to
+    them, which also covers taking it over another's claim; else the delegation.
     """
     known_officer(org, officer)
     escalated = escalated_to is not None and officer == escalated_to
-    if not escalated and not acts_for(org, officer, unit, at):
+    own = org.may_act_for(officer, unit)
+    delegation = None if own else org.delegated(officer, unit, at)
+    if not escalated and not own and delegation is None:
         who = _officers_of(org, unit, at)
         if escalated_to is not None:
             who.insert(1, f"the officer it was escalated to ({escalated_to})")
@@ -119,6 +176,10 @@ def may_work_step(
             f"{step} is claimed by {assignee}: only {assignee} or {above} may {action} it, "
             f"not {officer}"
         )
+    over_claim = bool(assignee) and assignee != officer
+    if escalated and (over_claim or not own):
+        return {"acting": "escalation", "officer": officer, "level": escalation_level}
+    return None if delegation is None else _delegation_data(officer, delegation)
 
 
 def may_withdraw_for_agency(
@@ -173,15 +234,16 @@ def may_migrate(
 
 def may_withdraw_for_applicant(
     org: Organisation, officer: str | None, *, dossier: str, receiving_unit: str, at: datetime
-) -> None:
+) -> Acting:
     """Record the applicant's withdrawal (status 7): an officer of the receiving desk, which
     takes the applicant's request (one-stop: the applicant deals with the desk). No officer:
-    the request came through the system (the portal)."""
+    the request came through the system (the portal). Returns the delegation the officer acts
+    through, if that is what lets them."""
     if officer is None:
-        return
+        return None
     known_officer(org, officer)
     if acts_for(org, officer, receiving_unit, at):
-        return
+        return by_delegation(org, officer, receiving_unit, at)
     raise NotAllowed(
         f"only {_either(_officers_of(org, receiving_unit, at, desk=True))} may record the "
         f"applicant's withdrawal of dossier {dossier}; {_why(org, officer, receiving_unit, at)}"

@@ -57,8 +57,10 @@ class Progress:
         giver_unit: str | None = None,
         giver_officer: str | None = None,
         note: str | None = None,
+        data: Mapping[str, Any] | None = None,
     ) -> None:
-        """The audit row of one handoff (giao – nhận), and the ``handoff`` hook."""
+        """The audit row of one handoff (giao – nhận), and the ``handoff`` hook. ``data``: the
+        capacity the giver acted in, if not as the unit's own (:mod:`.permissions`)."""
         self.ctx.audit(
             db,
             dossier=d.code,
@@ -73,6 +75,7 @@ class Progress:
             due_at=iso(new.due_at) if new else None,
             result_class=closed.result_class if closed else None,
             note=note or (new.name if new else "chờ nhánh song song (awaiting a parallel branch)"),
+            data=data,
         )
         self.ctx.hooks.call(
             "handoff", dossier=d, from_step=closed, to_step=new, at=at, db=db, _dossier=d.code
@@ -221,9 +224,13 @@ class Progress:
         step: Step,
         officer: str | None,
         data: Mapping[str, Any],
+        *,
+        acting: Mapping[str, Any] | None = None,
     ) -> Dossier:
         """Close a step in the workflow and the store, open what it made ready, record the
-        handoffs, and move the dossier's status on. Returns the updated dossier."""
+        handoffs, and move the dossier's status on. Returns the updated dossier. ``acting``: the
+        capacity the officer acted in (a delegation, an escalation), written in the ``data`` of
+        the audit rows that name them as the giver."""
         ctx = self.ctx
         cal = ctx.calendar
         now = ctx.clock.now()
@@ -295,9 +302,9 @@ class Progress:
             if kinds and all(k == "return" for k in kinds):
                 d = self.resolve(db, d, now, Status.RESOLVED)
         if not new_steps and not wf.completed:
-            self.handoff_row(db, d, closed, None, now)
+            self.handoff_row(db, d, closed, None, now, data=acting)
         for new in new_steps:
-            self.handoff_row(db, d, closed, new, now)
+            self.handoff_row(db, d, closed, new, now, data=acting)
         if wf.completed:
             if d.resolved_at is None:  # no hand-over step: resolved and returned at once
                 d = self.resolve(db, d, now, Status.RETURNED, closed_at=now)
@@ -314,6 +321,7 @@ class Progress:
                 to_officer=APPLICANT,
                 result_class=d.result_class,
                 note="đã trả kết quả",
+                data=acting,
             )
         ctx.workflows.save(db, d.code, wf)
         if wf.completed:

@@ -3,16 +3,23 @@ audit rows and the control sheet.
 
 A base class of :class:`~lienthong.engine.facade.Engine`, so that the facade keeps one method per
 command and these read-only methods have a room of their own.
+
+Each read-only method reads one snapshot of the store (:meth:`Store.reading`): a method that
+runs several statements (a dossier and its steps; the control sheet's dossier, steps and audit
+rows) never mixes the states before and after a command another process commits between them.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlite_utils
 
 from lienthong.bpmn.procedures import Procedure
 from lienthong.engine import arguments as arg
+from lienthong.engine import permissions
 from lienthong.engine.accountability import UnitAtFault, apology_units
 from lienthong.engine.context import Context
 from lienthong.engine.guard import guarded as _guarded
@@ -23,6 +30,21 @@ from lienthong.reports.sheet import ControlSheet, control_sheet
 from lienthong.status import Status
 from lienthong.store import audit, tables
 from lienthong.store.records import Dossier, Step
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+_Q = TypeVar("_Q", bound="Queries")
+
+
+def _snapshot(fn: Callable[Concatenate[_Q, _P], _R]) -> Callable[Concatenate[_Q, _P], _R]:
+    """Run the method in one read transaction of the store (nothing more inside a command)."""
+
+    @functools.wraps(fn)
+    def run(self: _Q, /, *args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with self._ctx.store.reading():
+            return fn(self, *args, **kwargs)
+
+    return run
 
 
 class Queries:
@@ -47,11 +69,13 @@ class Queries:
     # -- reception and steps -------------------------------------------------------------------
     # -- queries -------------------------------------------------------------------------------
     @_guarded
+    @_snapshot
     def dossier(self, code: str) -> Dossier:
         """The dossier with that code."""
         return self._ctx.records.dossier(self.db, arg.text(code, "code"))
 
     @_guarded
+    @_snapshot
     def dossiers(self, *, status: Status | None = None) -> list[Dossier]:
         """All dossiers, or those with one status, in code order."""
         if status is None:
@@ -63,23 +87,28 @@ class Queries:
         return self._ctx.records.dossiers(self.db, int(wanted))
 
     @_guarded
+    @_snapshot
     def steps(self, dossier: str) -> list[Step]:
         """Every step of a dossier, open and closed, in the order they opened."""
         self._ctx.records.dossier(self.db, arg.text(dossier, "dossier"))
         return self._ctx.records.steps_of(self.db, dossier)
 
     @_guarded
+    @_snapshot
     def step(self, dossier: str, step_id: int) -> Step:
         """One step of a dossier."""
         step_id = self._step_id(dossier, step_id)
         return self._ctx.step_of(self.db, dossier, step_id)
 
     @_guarded
+    @_snapshot
     def open_steps(
         self, *, unit: str | None = None, officer: str | None = None, dossier: str | None = None
     ) -> list[Step]:
-        """Open steps of a unit, of a dossier, or those an officer may work: assigned to them, in
-        their unit's queue, or escalated to them. Ordered by due instant."""
+        """Open steps of a unit, of a dossier, or those an officer may work: assigned to them,
+        unclaimed in the queue of a unit they work for (their own, one they head or deputise,
+        one a delegation in force at the Engine's clock lends them), or escalated to them.
+        Ordered by due instant."""
         if sum(x is not None for x in (unit, officer, dossier)) != 1:
             raise InvalidData("open_steps: give exactly one of unit=, officer= or dossier=")
         records = self._ctx.records
@@ -94,9 +123,11 @@ class Queries:
             self.org.unit(arg.text(unit, "unit"))
             return records.unit_queue(self.db, unit)
         o = self.org.officer(arg.text(officer, "officer"))
-        return records.officer_queue(self.db, o.id, o.unit)
+        units = permissions.work_units(self.org, o.id, self._ctx.clock.now())
+        return records.officer_queue(self.db, o.id, units)
 
     @_guarded
+    @_snapshot
     def units_at_fault(self, dossier: str) -> list[UnitAtFault]:
         """Who must sign the dossier's apology now (Mẫu 04), each unit with why: the units
         :meth:`~lienthong.engine.facade.Engine.apologise` accepts the head or a deputy of
@@ -108,6 +139,7 @@ class Queries:
         return apology_units(proc, d, steps, self._ctx.clock.now())
 
     @_guarded
+    @_snapshot
     def faults(self, dossier: str) -> dict[str, int]:
         """The units that made a resolved dossier late, with the working minutes each did
         (``dossier_faults``; empty for a dossier in time or not resolved yet)."""
@@ -115,17 +147,20 @@ class Queries:
         return tables.faults_of(self.db, dossier)
 
     @_guarded
+    @_snapshot
     def audit_rows(self, dossier: str) -> list[dict[str, Any]]:
         """The dossier's audit rows, in order."""
         self._ctx.records.dossier(self.db, arg.text(dossier, "dossier"))
         return audit.rows_for(self.db, dossier)
 
     @_guarded
+    @_snapshot
     def verify_audit(self) -> audit.VerifyResult:
         """Check the whole audit chain; the result names the first broken row."""
         return audit.verify(self.db)
 
     @_guarded
+    @_snapshot
     def control_sheet(self, dossier: str) -> ControlSheet:
         """The process control sheet (phiếu kiểm soát, Mẫu 06) of a dossier."""
         return control_sheet(self.db, self.org, self.procedure, arg.text(dossier, "dossier"))

@@ -68,7 +68,7 @@ class StepCommands:
             raise InvalidData(
                 f"channel: {channel!r} is not 1 (direct), 2 (online) or 3 (postal)"
             ) from None
-        permissions.may_receive(ctx.org, officer, unit=receiving_unit, at=ctx.clock.now())
+        acting = permissions.may_receive(ctx.org, officer, unit=receiving_unit, at=ctx.clock.now())
         docs = tuple(document(d, i) for i, d in enumerate(documents))
         applicant_json = plain_json(dict(applicant), "applicant")
         extra = check_data(data, "data")
@@ -146,6 +146,7 @@ class StepCommands:
                 share_minutes=first.share_minutes if first else None,
                 due_at=iso(first.due_at if first else appointment),
                 note=f"{proc.code} – {channel.name.lower()}",
+                data=acting,
             )
             for step in new_steps:
                 if step is not first:
@@ -157,6 +158,7 @@ class StepCommands:
                         now,
                         giver_unit=receiving_unit,
                         giver_officer=officer,
+                        data=acting,
                     )
                 else:
                     ctx.hooks.call(
@@ -181,7 +183,7 @@ class StepCommands:
             d = ctx.open_dossier(db, dossier)
             step = ctx.open_step(db, d, step_id)
             now = ctx.clock.now()
-            self._check_officer(step, officer, "claim", now)
+            acting = self._check_officer(step, officer, "claim", now)
             tables.update_step(
                 db, step_id, {"assignee": officer, "claimed_at": iso(now), "status": "claimed"}
             )
@@ -196,6 +198,7 @@ class StepCommands:
                 step_id=step_id,
                 share_minutes=step.share_minutes,
                 due_at=iso(step.due_at),
+                data=acting,
             )
             return ctx.step(db, step_id)
 
@@ -225,18 +228,18 @@ class StepCommands:
                     f"step {step_id} ({step.name}) of {dossier} is a service step: plugins run it; "
                     "use retry()"
                 )
-            self._check_officer(step, officer, "complete", ctx.clock.now())
+            acting = self._check_officer(step, officer, "complete", ctx.clock.now())
             proc = ctx.procedure(d.procedure_version)
             spec = proc.steps[step.spec_id]
             if step.step_kind == "reception" and data.get("accepted") is False:
-                return self._refuse(db, d, step, officer, data)
+                return self._refuse(db, d, step, officer, data, acting)
             missing = [f for f in spec.required_fields if data.get(f) in (None, "")]
             if missing:
                 raise InvalidData(
                     f"step {step_id} ({step.name}) of {dossier}: missing required field(s) "
                     f"{', '.join(missing)}"
                 )
-            d = self.progress.finish_step(db, proc, d, step, officer, data)
+            d = self.progress.finish_step(db, proc, d, step, officer, data, acting=acting)
         # Committed: the officer's work stands whatever the service steps it opened come to.
         return self.services.after_command(d)
 
@@ -274,8 +277,9 @@ class StepCommands:
                         d.routing, [lane.role for lane in lanes if not lane.coordinating]
                     ),
                 )
+                acting = None  # the leadership's own act: a delegation does not give it
             else:
-                permissions.may_withdraw_for_applicant(
+                acting = permissions.may_withdraw_for_applicant(
                     ctx.org,
                     officer,
                     dossier=dossier,
@@ -293,6 +297,7 @@ class StepCommands:
                 from_officer=APPLICANT if not by_agency else officer,
                 to_unit=d.receiving_unit,
                 to_officer=officer,
+                data=acting,
             )
             out = ctx.dossier(db, dossier)
             ctx.hooks.call(
@@ -308,6 +313,7 @@ class StepCommands:
         step: Step,
         officer: str,
         data: Mapping[str, Any],
+        acting: permissions.Acting,
     ) -> Dossier:
         reason = str(data.get("reason") or "").strip()
         if not reason:
@@ -332,10 +338,15 @@ class StepCommands:
             from_officer=officer,
             to_officer=APPLICANT,
             step_id=step.id,
+            data=acting,
         )
 
-    def _check_officer(self, step: Step, officer: str, action: str, at: datetime) -> None:
-        permissions.may_work_step(
+    def _check_officer(
+        self, step: Step, officer: str, action: str, at: datetime
+    ) -> permissions.Acting:
+        """May the officer claim or complete the step? The capacity they act in, for the audit
+        (with the step's id, so that the control sheet finds who took which step how)."""
+        acting = permissions.may_work_step(
             self.ctx.org,
             officer,
             action=action,
@@ -344,7 +355,9 @@ class StepCommands:
             assignee=step.assignee,
             escalated_to=step.escalated_to,
             at=at,
+            escalation_level=step.escalation_level,
         )
+        return _for_step(acting, step.id)
 
     def _route(self, proc: Procedure, receiving: str, routing: Mapping[str, str]) -> dict[str, str]:
         org = self.ctx.org
@@ -364,3 +377,7 @@ class StepCommands:
         n = tables.next_sequence(db, unit, day)
         # The decree fixes the parts of the code, not the width: the 10,000th is ...-10000.
         return f"{unit}-{day}-{n:04d}"
+
+
+def _for_step(acting: permissions.Acting, step_id: int) -> permissions.Acting:
+    return None if acting is None else {**acting, "step": step_id}

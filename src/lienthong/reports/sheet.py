@@ -4,6 +4,7 @@ built from its audit rows in the store.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -45,6 +46,10 @@ class SheetRow:
     receiver_officer: str
     result: str
     note: str
+    #: The capacity the giving or receiving officer acted in when not as one of their unit's
+    #: own: ``theo ủy quyền của …`` (a delegation) or ``được chuyển lên cấp N`` (an escalation).
+    giver_acting: str = ""
+    receiver_acting: str = ""
 
 
 @attrs.frozen
@@ -79,8 +84,8 @@ class ControlSheet:
         for r in self.rows:
             who = f"1. Giao: {r.giver}\n2. Nhận: {r.receiver}"
             when = (
-                f"{fmt_instant(r.at)}\nNgười giao: {r.giver_officer}"
-                f"\nNgười nhận: {r.receiver_officer}"
+                f"{fmt_instant(r.at)}\nNgười giao: {_with(r.giver_officer, r.giver_acting)}"
+                f"\nNgười nhận: {_with(r.receiver_officer, r.receiver_acting)}"
             )
             table.append((who, when, r.result, r.note))
         out.append(_grid(table))
@@ -93,6 +98,23 @@ def fmt_instant(t: datetime | None) -> str:
         return "—"
     t = t.astimezone(VN_TZ)
     return f"{t.hour:02d} giờ {t.minute:02d} phút, ngày {t.day:02d}/{t.month:02d}/{t.year}"
+
+
+def _with(officer: str, acting: str) -> str:
+    return f"{officer} ({acting})" if acting else officer
+
+
+def acting_label(data: Any, officer_name: Callable[[str | None], str]) -> str:
+    """How the sheet says the capacity an audit row's ``data`` records (see
+    :mod:`lienthong.engine.permissions`); ``""`` for none."""
+    if not isinstance(data, dict):
+        return ""
+    if data.get("acting") == "delegation":
+        ref = str(data.get("reference") or "")
+        return f"theo ủy quyền của {officer_name(data.get('for'))}" + (f", {ref}" if ref else "")
+    if data.get("acting") == "escalation":
+        return f"được chuyển lên cấp {data.get('level')}"
+    return ""
 
 
 def result_label(result_class: str | None) -> str:
@@ -160,19 +182,48 @@ def control_sheet(
     # The audit row of a handoff is written when the step opens, often before anyone took it;
     # the officer who took (or closed) that step is the one who received it (Người nhận).
     steps = {st.id: st for st in records.steps_of(db, code)}
+    audit_rows = audit.rows_for(db, code)
+    # The capacity (delegation, escalation) an officer acted in: by row, and by the step they
+    # claimed or completed in it, for the handoff row that led to that step.
+    acting = {r["id"]: _data(r["data"]) for r in audit_rows if r["data"]}
+    by_step: dict[tuple[int, str], str] = {}
+    for data in acting.values():
+        if isinstance(data.get("step"), int) and data.get("acting"):
+            by_step[(data["step"], str(data.get("officer")))] = acting_label(data, officer_name)
 
-    def receiver(r: dict[str, Any]) -> str:
+    def receiver_id(r: dict[str, Any]) -> str | None:
         if r["to_officer"]:
-            return officer_name(r["to_officer"])
+            return str(r["to_officer"])
         st = steps.get(r["step_id"]) if r["event"] in ("handoff", "received") else None
         if st is None or st.unit != r["to_unit"]:
+            return None
+        return st.assignee or (st.closed_by if st.closed_by != "system" else None)
+
+    def labels(r: dict[str, Any], taker: str | None) -> tuple[str, str]:
+        """The giver's and the receiver's capacity. A row's own ``data`` is about the officer
+        who did its event: the receiving one for a reception or an applicant's withdrawal
+        (the desk takes them), the giving one otherwise; the receiver of a handoff took the
+        step later, by the claim or completion that recorded it."""
+        data = acting.get(r["id"], {})
+        own = acting_label(data, officer_name) if data.get("acting") else ""
+        if r["event"] in ("received", "withdrawn"):
+            if own and data.get("officer") == r["to_officer"]:
+                return "", own
+        elif own and data.get("officer") == r["from_officer"]:
+            return own, taken(r, taker)
+        return "", taken(r, taker)
+
+    def taken(r: dict[str, Any], taker: str | None) -> str:
+        if taker is None or r["event"] not in ("handoff", "received"):
             return ""
-        return officer_name(st.assignee or (st.closed_by if st.closed_by != "system" else None))
+        return by_step.get((r["step_id"], taker), "")
 
     rows = []
-    for r in audit.rows_for(db, code):
+    for r in audit_rows:
         if r["event"] not in (*SHEET_EVENTS, "refused"):
             continue
+        taker = receiver_id(r)
+        giver_acting, receiver_acting = labels(r, taker)
         at = parse_instant(r["at"])
         assert at is not None
         receiver_default = "(chờ)" if r["event"] == "handoff" else "Người nộp hồ sơ"
@@ -182,11 +233,13 @@ def control_sheet(
                 receiver=unit_name(r["to_unit"], receiver_default),
                 at=at,
                 giver_officer=officer_name(r["from_officer"]),
-                receiver_officer=receiver(r),
+                receiver_officer=officer_name(taker),
                 result=result_label(r["result_class"]),
                 note=r["note"]
                 if r["event"] == "handoff"
                 else _NOTES.get(r["event"], r["note"] or ""),
+                giver_acting=giver_acting,
+                receiver_acting=receiver_acting,
             )
         )
     resolving = sorted({st.unit for st in steps.values() if st.step_kind == "processing"})
@@ -208,3 +261,12 @@ def control_sheet(
         coordinating_units=coordinating,
         rows=tuple(rows),
     )
+
+
+def _data(text: str) -> dict[str, Any]:
+    """An audit row's ``data``, as the mapping it was written from (``{}`` for anything else)."""
+    try:
+        value = json.loads(text)
+    except (TypeError, ValueError):  # not JSON text: no capacity in it
+        return {}
+    return value if isinstance(value, dict) else {}

@@ -174,6 +174,28 @@ class Store:
         if self.checkpointer is not None:
             self.checkpointer.committed()
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite_utils.Database]:
+        """One snapshot for all the statements of a read-only method: a deferred ``BEGIN``,
+        then ``COMMIT``. In WAL mode the first statement fixes what the block sees, so a command
+        another connection commits meanwhile is seen wholly or not at all; and it takes no
+        write lock, so those commands go on. Inside a command (or another read) the open
+        transaction is already one snapshot, its own writes included: nothing is added."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield self.db
+            return
+        try:
+            conn.execute("BEGIN")
+            yield self.db
+            conn.execute("COMMIT")
+        except sqlite3.Error as e:
+            self._rollback()
+            raise self._error(e, "this read") from e
+        except BaseException:
+            self._rollback()
+            raise
+
     def _begin(self, conn: sqlite3.Connection) -> None:
         """``BEGIN IMMEDIATE``, asking again every millisecond or so until ``busy_timeout``.
 

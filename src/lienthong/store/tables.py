@@ -118,17 +118,27 @@ class Records:
             [unit],
         )
 
-    def officer_queue(self, db: sqlite_utils.Database, officer: str, unit: str) -> list[Step]:
-        """Open steps assigned to the officer, unclaimed in their unit, or escalated to them."""
-        # Three indexed searches: SQLite would scan every open step for the OR of them.
-        return self._steps_where(
-            db,
-            "SELECT * FROM (SELECT * FROM steps WHERE closed_at IS NULL AND assignee = ?1 "
-            "UNION SELECT * FROM steps WHERE closed_at IS NULL AND assignee IS NULL "
-            "AND unit = ?2 UNION SELECT * FROM steps WHERE closed_at IS NULL "
-            "AND escalated_to = ?1) ORDER BY due_at IS NULL, due_at, id",
-            [officer, unit],
-        )
+    def officer_queue(
+        self, db: sqlite_utils.Database, officer: str, units: Sequence[str]
+    ) -> list[Step]:
+        """Open steps assigned to the officer, unclaimed in one of ``units`` (those they work
+        for: their own, those they lead, those delegated to them), or escalated to them."""
+        sql = _OFFICER_QUEUE.get(len(units))
+        if sql is None:
+            # Three indexed searches: SQLite would scan every open step for the OR of them.
+            listed = ", ".join(f"?{i}" for i in range(2, len(units) + 2))
+            sql = (
+                "SELECT * FROM (SELECT * FROM steps WHERE closed_at IS NULL AND assignee = ?1 "
+                "UNION SELECT * FROM steps WHERE closed_at IS NULL AND assignee IS NULL "
+                f"AND unit IN ({listed}) UNION SELECT * FROM steps WHERE closed_at IS NULL "
+                "AND escalated_to = ?1) ORDER BY due_at IS NULL, due_at, id"
+            )
+            _OFFICER_QUEUE[len(units)] = sql
+        return self._steps_where(db, sql, [officer, *units])
+
+
+#: The officer queue's statement by the number of units it lists.
+_OFFICER_QUEUE: dict[int, str] = {}
 
 
 # -- dossiers ------------------------------------------------------------------------------------
