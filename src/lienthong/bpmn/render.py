@@ -195,6 +195,7 @@ class _Canvas:
         italic: bool = False,
         backing: bool = False,
         grow: bool = True,
+        css: str | None = None,
     ) -> float:
         """Lines of text from ``top`` down, anchored at ``x``; returns the bottom."""
         lh = size * LINE_HEIGHT
@@ -205,7 +206,7 @@ class _Canvas:
                                  "fill": "#fff", "fill-opacity": 0.85})  # fmt: skip
         t = sub(parent, "text", {"font-size": size, "text-anchor": anchor, "fill": ink,
                 "font-weight": "bold" if bold else None,
-                "font-style": "italic" if italic else None})  # fmt: skip
+                "font-style": "italic" if italic else None, "class": css})  # fmt: skip
         for i, line in enumerate(lines):
             sub(t, "tspan", {"x": x, "y": top + i * lh + size * 0.95}, text=line)
         if grow and lines:
@@ -344,7 +345,8 @@ class _Canvas:
             room = b.bottom - foot - top - 2
             f = fit(s.name, b.w - 16, room, size=12, smallest=9)
             mid = top + room / 2
-            self._text(g, f.lines, b.cx, mid - f.height / 2, f.size, ink=ink, grow=False)
+            self._text(g, f.lines, b.cx, mid - f.height / 2, f.size, ink=ink, grow=False,
+                       css="name")  # fmt: skip
         if p and p.badge:
             w = text_width(p.badge, 10, bold=True) + 8
             sub(g, "rect", {"x": b.right - w - 4, "y": b.y + 4, "width": w, "height": 14,

@@ -72,6 +72,16 @@ def wrap(text: str, width: float, size: float, *, bold: bool = False) -> list[st
     """``text`` broken into lines no wider than ``width`` where it can be: at spaces, and after
     a hyphen, dash or slash; a word wider than a line on its own is cut."""
     lines: list[str] = []
+
+    def flush(line: str) -> None:
+        # A word wider than the line on its own is cut where the line ends.
+        line = line.rstrip()
+        while text_width(line, size, bold=bold) > width and len(line) > 1:
+            cut = _cut(line, width, size, bold)
+            lines.append(line[:cut])
+            line = line[cut:]
+        lines.append(line)
+
     for paragraph in text.splitlines() or [""]:
         line = ""
         for word in _words(paragraph):
@@ -79,13 +89,9 @@ def wrap(text: str, width: float, size: float, *, bold: bool = False) -> list[st
             if not line or text_width(candidate.rstrip(), size, bold=bold) <= width:
                 line = candidate
                 continue
-            lines.append(line.rstrip())
+            flush(line)
             line = word.lstrip()
-        while text_width(line.rstrip(), size, bold=bold) > width and len(line) > 1:
-            cut = _cut(line, width, size, bold)
-            lines.append(line[:cut])
-            line = line[cut:]
-        lines.append(line.rstrip())
+        flush(line)
     return lines
 
 
