@@ -31,7 +31,15 @@ from lienthong.bpmn.svgshapes import INK, SVG, num, sub
 from lienthong.bpmn.svgtext import LINE_HEIGHT, fit, shorten, text_width
 from lienthong.legaltime.durations import MINUTES_PER_DAY, format_duration
 
-__all__ = ["LegendItem", "Paint", "days_text", "render_bpmn", "render_svg", "share_text"]
+__all__ = [
+    "LegendItem",
+    "Paint",
+    "days_text",
+    "process_caption",
+    "render_bpmn",
+    "render_svg",
+    "share_text",
+]
 
 #: DejaVu Sans first: the widths svgtext measures are its own, and it has every Vietnamese letter
 #: (an older Liberation Sans, which some Linux systems give for Arial, lacks some: ậ, ử).
@@ -101,8 +109,8 @@ def render_svg(
 ) -> str:
     """The SVG document of ``diagram``: ``paint`` changes how some elements are drawn (by BPMN
     id); ``caption`` replaces the default caption lines (the deadline and the longest path; the
-    first line is the title) and ``legend`` the default legend; ``longest`` draws the longest
-    path in blue."""
+    first line is the title; a later line that starts with ``!`` is drawn in red, without it)
+    and ``legend`` the default legend; ``longest`` draws the longest path in blue."""
     return _Canvas(diagram, paint or {}, longest).draw(caption, legend)
 
 
@@ -137,7 +145,7 @@ class _Canvas:
         for e in self.d.edges:
             self._edge(layers["edges"], layers["labels"], e)
         top = self.box.bottom + 28
-        lines = list(caption) if caption is not None else self._caption()
+        lines = list(caption) if caption is not None else process_caption(self.d)
         width = max(self.box.w, 640.0)
         top = self._caption_lines(lines, self.box.x, top, width)
         items = list(legend) if legend is not None else self._legend()
@@ -219,24 +227,10 @@ class _Canvas:
     def _group(self, parent: Any, s: Shape, p: Paint | None, kind: str) -> Any:
         css = " ".join(c for c in ("shape", kind, s.tag, p.css if p else "") if c)
         g = sub(parent, "g", {"class": css, "data-element-id": s.id, "data-di-id": s.di_id})
-        tip = [t for t in (s.name, *self._step_words(s.id), *(p.title if p else ())) if t]
+        tip = [t for t in (s.name, *_step_words(self.d, s.id), *(p.title if p else ())) if t]
         if tip:
             sub(g, "title", text="\n".join(tip))
         return g
-
-    def _step_words(self, eid: str) -> list[str]:
-        step = self.d.steps.get(eid)
-        if step is None:
-            return []
-        words = [
-            f"{step.kind} task {eid}",
-            f"share (lienthong:share): {share_text(step.share_minutes)}",
-        ]
-        if step.role:
-            words.append(f"unit role: {step.role}")
-        if step.step_kind != "processing":
-            words.append(f"step kind: {step.step_kind}")
-        return words
 
     def _style(self, s: Shape, p: Paint | None, fill: str, width: float) -> dict[str, Any]:
         fill_ = (p.fill if p and p.fill else None) or s.fill or fill
@@ -464,36 +458,10 @@ class _Canvas:
                        italic=italic, backing=True)  # fmt: skip
 
     # -- caption and legend ------------------------------------------------------------------
-    def _caption(self) -> list[str]:
-        d = self.d
-        lines = [f"{d.title} ({d.code})" if d.code and d.title else d.title or d.file]
-        if not d.deadline_minutes:
-            lines.append("no lienthong deadline or shares could be read: run lienthong lint")
-            return lines
-        deadline = days_text(d.deadline_minutes)
-        unit = "working day" if deadline == "1" else "working days"
-        words = "same day (trong ngày)" if d.same_day else f"{deadline} {unit}"
-        lines.append(f"deadline (thời hạn giải quyết): {words}")
-        if d.longest_minutes >= 0:
-            total = days_text(d.longest_minutes)
-            line = f"longest path (đường dài nhất): {total} of {deadline} {unit}"
-            over = d.longest_minutes - d.deadline_minutes
-            if over > 0:
-                line = f"!{line}: {share_text(over)} over the deadline"
-            lines.append(line)
-            steps = [
-                f"{d.names.get(i) or i} {share_text(d.steps[i].share_minutes)}"
-                for i in d.longest_path
-                if i in d.steps and d.steps[i].share_minutes
-            ]
-            if steps:
-                lines.append("along it: " + " + ".join(steps))
-        return lines
-
     def _caption_lines(self, lines: list[str], x: float, top: float, width: float) -> float:
         g = sub(self.root, "g", {"class": "caption"})
         for i, line in enumerate(lines):
-            warn = line.startswith("!")
+            warn = i > 0 and line.startswith("!")
             line = line[1:] if warn else line
             size = 14.0 if i == 0 else 12.0
             f = fit(line, width, 200, size=size, smallest=size, bold=i == 0)
@@ -535,6 +503,49 @@ class _Canvas:
             self._text(g, [text], at + 36, row + 1, 11, anchor="start")
             at += w
         return row + 22
+
+
+def process_caption(d: Diagram) -> list[str]:
+    """The default caption: the title, the deadline, the longest path's total against it (a
+    line starting with ``!`` is drawn in red) and the steps along it."""
+    lines = [f"{d.title} ({d.code})" if d.code and d.title else d.title or d.file]
+    if not d.deadline_minutes:
+        lines.append("no lienthong deadline or shares could be read: run lienthong lint")
+        return lines
+    deadline = days_text(d.deadline_minutes)
+    unit = "working day" if deadline == "1" else "working days"
+    words = "same day (trong ngày)" if d.same_day else f"{deadline} {unit}"
+    lines.append(f"deadline (thời hạn giải quyết): {words}")
+    if d.longest_minutes >= 0:
+        total = days_text(d.longest_minutes)
+        line = f"longest path (đường dài nhất): {total} of {deadline} {unit}"
+        over = d.longest_minutes - d.deadline_minutes
+        if over > 0:
+            line = f"!{line}: {share_text(over)} over the deadline"
+        lines.append(line)
+        steps = [
+            f"{d.names.get(i) or i} {share_text(d.steps[i].share_minutes)}"
+            for i in d.longest_path
+            if i in d.steps and d.steps[i].share_minutes
+        ]
+        if steps:
+            lines.append("along it: " + " + ".join(steps))
+    return lines
+
+
+def _step_words(d: Diagram, eid: str) -> list[str]:
+    step = d.steps.get(eid)
+    if step is None:
+        return []
+    words = [
+        f"{step.kind} task {eid}",
+        f"share (lienthong:share): {share_text(step.share_minutes)}",
+    ]
+    if step.role:
+        words.append(f"unit role: {step.role}")
+    if step.step_kind != "processing":
+        words.append(f"step kind: {step.step_kind}")
+    return words
 
 
 def _middle(pts: Sequence[tuple[float, float]]) -> tuple[tuple[float, float], bool]:
