@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench images clean
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,18 @@ bench: $(STAMP)
 	$(BIN)/python bench/handoff_parts.py
 	$(BIN)/python bench/calendar.py
 	$(BIN)/python bench/tick.py --open 1000000 --overdue 10000
+
+# The pictures in docs/images/rendered/ (docs/designers.md, "See it"): every process, and one
+# dossier of the demo (seed 7) in progress on 10/02/2026 at 09:00.
+IMAGES_DB := $(or $(TMPDIR),/tmp)/lienthong-images.db
+images: $(STAMP)
+	mkdir -p docs/images/rendered
+	for f in processes/*.bpmn; do \
+		$(BIN)/lienthong render $$f --out docs/images/rendered/$$(basename $$f .bpmn).svg || exit 1; \
+	done
+	$(BIN)/lienthong demo --db $(IMAGES_DB) > /dev/null
+	$(BIN)/lienthong dossier diagram 000.00.01.H29-260204-0003 --db $(IMAGES_DB) \
+		--at 2026-02-10T09:00+07:00 --out docs/images/rendered/dossier-khai-sinh-in-progress.svg
 
 clean:
 	rm -rf $(VENV) lienthong.db lienthong.db-wal lienthong.db-shm

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import sqlite_utils
@@ -26,6 +27,7 @@ from lienthong.engine.guard import guarded as _guarded
 from lienthong.engine.procedures import Procedures
 from lienthong.errors import InvalidData, StepNotFound
 from lienthong.org import Organisation
+from lienthong.reports.diagram import dossier_diagram
 from lienthong.reports.sheet import ControlSheet, control_sheet
 from lienthong.status import Status
 from lienthong.store import audit, tables
@@ -164,6 +166,21 @@ class Queries:
     def control_sheet(self, dossier: str) -> ControlSheet:
         """The process control sheet (phiếu kiểm soát, Mẫu 06) of a dossier."""
         return control_sheet(self.db, self.org, self.procedure, arg.text(dossier, "dossier"))
+
+    @_guarded
+    @_snapshot
+    def dossier_diagram(self, dossier: str, *, at: datetime | None = None) -> str:
+        """The SVG picture of a dossier's progress on its procedure version's diagram, at
+        ``at`` (default: the clock's now): each task coloured by its steps' state, with a
+        legend (:mod:`lienthong.reports.diagram`)."""
+        when = self._ctx.clock.now() if at is None else arg.instant(at, "at")
+        return dossier_diagram(
+            self.db,
+            self.procedure,
+            arg.text(dossier, "dossier"),
+            at=when,
+            calendar=self._ctx.calendar,
+        )
 
     def _step_id(self, dossier: object, step_id: object) -> int:
         """The dossier code checked, and the step id as an int; a step id out of SQLite's range is
