@@ -37,9 +37,9 @@ EVENT = 36
 LANE_MIN = 220
 TRACK_H = 150
 #: bpmn-js writes a lane's name up its left band, about 7 px a character in two lines.
-_PX_PER_CHAR = 3.6
+_PX_PER_CHAR = 4.0
 #: Task names wrap at about 20 characters a line, 15 px a line, inside the task box.
-_CHARS_PER_LINE = 20
+_CHARS_PER_LINE = 18
 
 
 @attrs.frozen
@@ -112,7 +112,7 @@ class Diagram:
 
 def _task_height(name: str) -> float:
     lines = max(1, math.ceil(len(name) / _CHARS_PER_LINE))
-    return max(TASK_H, lines * 15 + 20)
+    return max(TASK_H, lines * 15 + 40)  # the task's icon takes the first line's left
 
 
 def _size(place: Place) -> tuple[float, float]:
@@ -123,10 +123,20 @@ def _size(place: Place) -> tuple[float, float]:
     return EVENT, EVENT
 
 
+def _label_height(name: str) -> float:
+    """How high a lane or pool must be for bpmn-js to write ``name`` in its band."""
+    return math.ceil(len(name) * _PX_PER_CHAR) + 20
+
+
 def arrange(
-    lanes: Sequence[tuple[str, str]], places: Sequence[Place], links: Sequence[Link]
+    lanes: Sequence[tuple[str, str]],
+    places: Sequence[Place],
+    links: Sequence[Link],
+    *,
+    pool_name: str = "",
 ) -> Diagram:
-    """The diagram of ``places`` in ``lanes`` (id, name; top to bottom) joined by ``links``."""
+    """The diagram of ``places`` in ``lanes`` (id, name; top to bottom) joined by ``links``, in
+    a pool named ``pool_name``."""
     spots: dict[tuple[str, int, int], str] = {}
     for p in places:
         key = (p.lane, p.column, p.track)
@@ -143,9 +153,15 @@ def arrange(
     for lane_id, name in lanes:
         n = 1 + max((p.track for p in places if p.lane == lane_id), default=0)
         tracks[lane_id] = n
-        h = max(LANE_MIN + (n - 1) * track_h, math.ceil(len(name) * _PX_PER_CHAR) + 20)
+        h = max(LANE_MIN + (n - 1) * track_h, _label_height(name))
         lane_rects[lane_id] = Rect(lane_x, y, width, h)
         y += h
+    short = _label_height(pool_name) - (y - POOL_Y)
+    if short > 0 and lane_rects:  # the pool's name needs more height: give it to the last lane
+        last = list(lane_rects)[-1]
+        box = lane_rects[last]
+        lane_rects[last] = Rect(box.x, box.y, box.w, box.h + short)
+        y += short
     pool = Rect(POOL_X, POOL_Y, BAND + width, y - POOL_Y)
     shapes: dict[str, Rect] = {}
     labels: dict[str, Rect] = {}

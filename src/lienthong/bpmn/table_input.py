@@ -17,7 +17,7 @@ import io
 import re
 import tomllib
 import unicodedata
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,8 @@ COLUMNS = {
     "name": "step name|tên bước|nội dung|nội dung công việc|công việc",
     "role": "unit role|vai trò|mã vai trò",
     "time": "share|thời gian|thời gian thực hiện",
-    "unit": "đơn vị|đơn vị thực hiện|bộ phận|cơ quan|cơ quan, bộ phận thực hiện|lane",
+    "unit": "đơn vị|đơn vị thực hiện|đơn vị/người thực hiện|bộ phận|cơ quan|"
+    "cơ quan, bộ phận thực hiện|cơ quan, bộ phận, người thực hiện|lane",
     "kind": "step kind|loại bước|loại",
     "parallel": "parallel group|song song|nhóm song song",
     "choice": "choice group|rẽ nhánh|nhóm rẽ nhánh",
@@ -206,9 +207,10 @@ class TableProblems:
         raise error
 
 
-def _guess(word: str, known: Iterable[str]) -> str:
-    found = difflib.get_close_matches(normalise(word), list(known), n=1)
-    return f"; did you mean {found[0]!r}?" if found else ""
+def _guess(word: str, known: Mapping[str, str]) -> str:
+    """``; did you mean 'unit'?``: the key of the name ``word`` is closest to, if any."""
+    found = difflib.get_close_matches(normalise(word), list(known), n=1, cutoff=0.7)
+    return f"; did you mean {known[found[0]]!r}?" if found else ""
 
 
 def read_table(path: str | Path) -> Table:
@@ -288,7 +290,15 @@ def _header_row(cells: list[str], line: int, header: dict[str, str], found: Tabl
     if key is None:
         found.add(line, "", f"{cells[0]!r} is not a header key{_guess(cells[0], _HEADER)}")
         return
-    header[key] = next((c for c in cells[1:] if c), "")
+    values = [c for c in cells[1:] if c]
+    if len(values) > 1:
+        found.add(
+            line,
+            key,
+            f"{len(values)} values: a header row is a key and one value (put a value "
+            'with commas in double quotes: "a, b")',
+        )
+    header[key] = values[0] if values else ""
 
 
 def _from_toml(text: str, file: str) -> Table:

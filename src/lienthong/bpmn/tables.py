@@ -266,7 +266,8 @@ def _bpmn(table: Table, blocks: list[Row | _Group]) -> tuple[bytes, dict[str, tu
             cond = etree.SubElement(flow, f"{{{BPMN}}}conditionExpression")
             cond.set(f"{{{XSI}}}type", "bpmn:tFormalExpression")
             cond.text = flows[f.id]
-    diagram = layout.arrange(list(lanes.items()), places, links)
+    pool = h.get("pool") or h["name"]
+    diagram = layout.arrange(list(lanes.items()), places, links, pool_name=pool)
     layout.write_diagram(
         root, diagram, prefix=pid, collaboration=f"{pid}_collaboration",
         participant=f"{pid}_participant", exclusive=[p.id for p in places if p.exclusive],

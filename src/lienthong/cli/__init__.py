@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 # The modules, not their commands: a command named like its module would hide the module.
-from lienthong.cli import audit, calendar, demo, dossier, lint, plugins, work
+from lienthong.cli import audit, calendar, demo, dossier, lint, plugins, procedure, work
 from lienthong.errors import InternalError, LienthongError
 
 _DEBUG = "LIENTHONG_DEBUG"
@@ -63,5 +63,6 @@ for _command in (demo.demo, audit.audit, dossier.dossier, calendar.calendar, plu
     main.add_command(_command)
 main.add_command(work.work)
 main.add_command(lint.lint)
+main.add_command(procedure.procedure)
 
 __all__ = ["Main", "main"]
