@@ -41,6 +41,7 @@ from lienthong.errors import (
     StepNotFound,
     StoreBusy,
     StoreError,
+    TableError,
     UnknownProcedure,
 )
 from lienthong.legaltime.calendar import WorkingCalendar
@@ -96,6 +97,7 @@ __all__ = [
     "StoreBusy",
     "StoreError",
     "SystemClock",
+    "TableError",
     "TickReport",
     "Unit",
     "UnknownProcedure",

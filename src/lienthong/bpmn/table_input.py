@@ -19,7 +19,6 @@ import tomllib
 import unicodedata
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import attrs
 
@@ -128,7 +127,10 @@ def parse_time(text: str, *, deadline: bool = False) -> tuple[int, bool]:
         return MINUTES_PER_DAY, True
     if n in _ZERO and not deadline:
         return 0, False
-    plain = _LIMIT.sub("", n.replace("-", " "))
+    # As normalise, but keeping the decimal point: 0.25d.
+    plain = unicodedata.normalize("NFD", text.strip().lower().replace("đ", "d"))
+    plain = "".join(c for c in plain if not unicodedata.combining(c))
+    plain = _LIMIT.sub("", " ".join(plain.split()))
     total, pos = 0.0, 0
     for m in _TIME.finditer(plain):
         if plain[pos : m.start()].strip():
@@ -233,11 +235,7 @@ def read_table(path: str | Path) -> Table:
 
 def _from_csv(text: str, file: str) -> Table:
     found = TableProblems(file)
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t")
-    except csv.Error:
-        dialect = csv.excel
-    reader = csv.reader(io.StringIO(text), dialect)
+    reader = csv.reader(io.StringIO(text), delimiter=_delimiter(text))
     header: dict[str, str] = {}
     columns: list[str] | None = None
     records: list[tuple[int, dict[str, str]]] = []
@@ -265,6 +263,20 @@ def _from_csv(text: str, file: str) -> Table:
         found.add(0, "", "no table header row: a row naming the columns no, name, role, time")
     found.raise_if_any()
     return _table(file, header, records, found, unit="row")
+
+
+def _delimiter(text: str) -> str:
+    """The separator the table's header row is written with: a Vietnamese spreadsheet saves
+    ``;`` (its decimal mark is the comma, as in ``0,5 ngày``), others ``,`` or a tab."""
+    for d in (",", ";", "\t"):
+        try:
+            for cells in csv.reader(io.StringIO(text[:20000]), delimiter=d):
+                names = {_COLUMN.get(normalise(c)) for c in cells}
+                if {"no", "name"} <= names:
+                    return d
+        except csv.Error:
+            continue
+    return ","
 
 
 def _columns(cells: list[str], line: int, found: TableProblems) -> list[str]:

@@ -99,7 +99,8 @@ def perform_operation(
     if operation != OPERATION:
         return None
     applicant = _mapping(dossier.applicant)
-    number = _text(data.get("owner_id_number") or applicant.get("id_number")).replace(" ", "")
+    given = _text(data.get("owner_id_number")) or _text(applicant.get("id_number"))
+    number = given.replace(" ", "")
     if not number:
         raise HouseholdDataMissing(
             f"dossier {dossier.code}: no personal identification number of the household head: "
