@@ -180,3 +180,14 @@ def test_the_summary_of_every_sample_lists_each_step_once() -> None:
             order = [s.id for s in summary.steps]
             assert [order.index(s) for s in p.steps] == sorted(order.index(s) for s in p.steps)
         assert len(summary.paths) == summary.path_count
+
+
+def test_the_designers_page_shows_what_the_command_prints(monkeypatch) -> None:
+    root = PROCESSES.parent
+    page = (root / "docs" / "designers.md").read_text(encoding="utf-8")
+    command = "$ lienthong procedure show processes/tach-hop-thua-dat.bpmn\n"
+    shown = page.split(command, 1)[1].split("```", 1)[0]
+    monkeypatch.chdir(root)
+    code, out = show("processes/tach-hop-thua-dat.bpmn")
+    assert code == 0
+    assert out == shown, "docs/designers.md: run the command again and paste its output"
