@@ -38,7 +38,7 @@ images: $(STAMP)
 		$(BIN)/lienthong render $$f --out docs/images/rendered/$$(basename $$f .bpmn).svg || exit 1; \
 	done
 	$(BIN)/lienthong demo --db $(IMAGES_DB) > /dev/null
-	$(BIN)/lienthong dossier diagram 000.00.01.H29-260204-0003 --db $(IMAGES_DB) \
+	$(BIN)/lienthong dossier diagram 000.00.01.H29-260204-0009 --db $(IMAGES_DB) \
 		--at 2026-02-10T09:00+07:00 --out docs/images/rendered/dossier-khai-sinh-in-progress.svg
 
 clean:

@@ -32,20 +32,22 @@ def vn(*args: int) -> datetime:
 
 
 class FakeAgencies:
-    """Performs the sample procedure's two service operations, deterministically."""
+    """Performs the sample procedures' service operations, deterministically."""
 
     def __init__(self) -> None:
         self.calls: list[str] = []
 
     @hookimpl
     def operations(self) -> list[str]:
-        return ["police.record_residence", "social_insurance.issue_card"]
+        return ["police.record_residence", "social_insurance.issue_card", "tax.register_household"]
 
     @hookimpl
     def perform_operation(self, operation: str, dossier: Any) -> dict[str, Any]:
         self.calls.append(operation)
         if operation == "police.record_residence":
             return {"residence_recorded": True}
+        if operation == "tax.register_household":
+            return {"tax_registered": True}
         return {"health_insurance_card": f"TE1{dossier.code[-4:]}"}
 
 

@@ -39,6 +39,7 @@ AGENCIES = StubOperations(
     {
         "police.record_residence": {"residence_recorded": True},
         "social_insurance.issue_card": {"health_insurance_card": "TE1"},
+        "tax.register_household": {"tax_registered": True},
     }
 )
 START = vn(2025, 3, 3, 9, 0)

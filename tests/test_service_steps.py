@@ -32,7 +32,7 @@ from click.testing import CliRunner
 from lienthong import Engine, FixedClock, InvalidData, NotAllowed, PluginError, Status, hookimpl
 from lienthong.engine.context import iso
 from lienthong.store import jobs
-from support import DESK, PROCESSES, officer_of, receive_birth, snapshot, vn
+from support import DESK, KHAI_SINH, PROCESSES, officer_of, receive_birth, snapshot, vn
 
 POLICE_OP = "police.record_residence"
 CARD_OP = "social_insurance.issue_card"
@@ -89,7 +89,7 @@ def make(make_engine: Callable[..., Engine], agency: Agency) -> Callable[..., En
     def new(**kw: Any) -> Engine:
         kw.setdefault("plugins", [agency])
         engine = make_engine(**kw)
-        engine.load_procedures(PROCESSES)
+        engine.load_procedure(KHAI_SINH)
         return engine
 
     return new
@@ -488,7 +488,7 @@ def test_in_memory_the_operation_writes_and_its_result_commit_together(org, cloc
 
     engine = Engine(":memory:", org=org, clock=clock, plugins=[agency, FailsAfterTheCall()],
                     entry_points=False)
-    engine.load_procedures(PROCESSES)
+    engine.load_procedure(KHAI_SINH)
     agency.writes = True
     code = until_residence(engine, clock)
     finish_residence(engine, code)

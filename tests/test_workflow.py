@@ -148,6 +148,7 @@ _SAMPLE_DATA: dict[str, Any] = {
     "tax_due": True,
     "birth_certificate_no": "KS-1",
     "residence_registration_no": "TT-1",
+    "eligible": True,
 }
 
 

@@ -42,6 +42,7 @@ from lienthong.errors import (
     StepNotFound,
     StoreBusy,
     StoreError,
+    TableError,
     UnknownProcedure,
 )
 from lienthong.legaltime.calendar import WorkingCalendar
@@ -98,6 +99,7 @@ __all__ = [
     "StoreBusy",
     "StoreError",
     "SystemClock",
+    "TableError",
     "TickReport",
     "Unit",
     "UnknownProcedure",

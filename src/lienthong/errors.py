@@ -96,3 +96,12 @@ class InternalError(LienthongError):
 class StoreBusy(StoreError):
     """Another connection held the database's write lock for longer than the command would wait
     (``busy_timeout``); names the file and how long it waited. Nothing was stored: run it again."""
+
+
+class TableError(InvalidData):
+    """A table of steps (a quy trình nội bộ as CSV or TOML) cannot become a BPMN file; the
+    message names the file, and each problem its row (or ``[[step]]``) and column."""
+
+    #: Each problem as ``(row, column, message)``: row 0 for the header rows or the whole table,
+    #: column ``""`` when the problem is not in one column.
+    problems: tuple[tuple[int, str, str], ...] = ()

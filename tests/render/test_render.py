@@ -137,7 +137,8 @@ def test_a_path_over_the_deadline_is_said_in_red(tmp_path: Path) -> None:
 
 
 def test_markers_show_the_task_and_gateway_types() -> None:
-    svg = svg_of(PROCESSES[1])  # khai sinh: user, script and service tasks; parallel gateways
+    khai_sinh = next(p for p in PROCESSES if p.name == "khai-sinh-thuong-tru-bhyt.bpmn")
+    svg = svg_of(khai_sinh)  # user, script and service tasks; parallel gateways
     shapes = {g.get("data-element-id"): g for g in groups(svg, "shape")}
     assert "userTask" in shapes["register_birth"].get("class")
     assert "serviceTask" in shapes["issue_card"].get("class")

@@ -16,7 +16,18 @@ from typing import Any
 import click
 
 # The modules, not their commands: a command named like its module would hide the module.
-from lienthong.cli import audit, calendar, demo, dossier, lint, plugins, render, report, work
+from lienthong.cli import (
+    audit,
+    calendar,
+    demo,
+    dossier,
+    lint,
+    plugins,
+    procedure,
+    render,
+    report,
+    work,
+)
 from lienthong.errors import InternalError, LienthongError
 
 _DEBUG = "LIENTHONG_DEBUG"
@@ -65,5 +76,6 @@ main.add_command(work.work)
 main.add_command(lint.lint)
 main.add_command(report.report)
 main.add_command(render.render)
+main.add_command(procedure.procedure)
 
 __all__ = ["Main", "main"]
