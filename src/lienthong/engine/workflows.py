@@ -15,13 +15,14 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from lienthong.bpmn.procedures import Procedure
 from lienthong.bpmn.state import dump_state, load_state
-from lienthong.bpmn.workflow import Workflow
+from lienthong.bpmn.workflow import Template, Workflow
 from lienthong.engine.procedures import Procedures
 from lienthong.errors import ScriptError
 from lienthong.store import tables
 from lienthong.store.records import Dossier
 
 CACHE_SIZE = 256
+_UNBUILT: Any = object()
 
 
 class Workflows:
@@ -31,6 +32,8 @@ class Workflows:
         self.procedures = procedures
         self.script_engine = script_engine
         self._cache: OrderedDict[str, tuple[int, BpmnWorkflow]] = OrderedDict()
+        # Each procedure version's new workflow, to copy (None: built afresh each time).
+        self._templates: dict[str, Template | None] = {}
 
     def load(self, db: sqlite_utils.Database, d: Dossier) -> BpmnWorkflow:
         """The dossier's workflow as the store has it now."""
@@ -57,7 +60,16 @@ class Workflows:
 
     def new(self, proc: Procedure) -> Workflow:
         """A new workflow of the procedure, not yet started."""
-        return Workflow(proc.spec, proc.subprocess_specs, script_engine=self.script_engine)
+        template = self._templates.get(proc.version, _UNBUILT)
+        if template is _UNBUILT or (template is not None and template.spec is not proc.spec):
+            try:
+                template = Template(proc.spec, proc.subprocess_specs)
+            except ValueError:
+                template = None
+            self._templates[proc.version] = template
+        if template is None:
+            return Workflow(proc.spec, proc.subprocess_specs, script_engine=self.script_engine)
+        return template.new(self.script_engine)
 
     def forget(self, code: str) -> None:
         """Drop a workflow that advanced in memory past what the store keeps."""
