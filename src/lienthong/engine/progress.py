@@ -19,7 +19,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from lienthong.bpmn.procedures import Procedure, StepSpec
 from lienthong.engine.context import APPLICANT, Context, iso, plain_json
-from lienthong.engine.workflows import advance
+from lienthong.engine.workflows import UNREAD, advance
 from lienthong.errors import PluginError, StepClosed
 from lienthong.legaltime import rules
 from lienthong.status import Channel, Status
@@ -215,13 +215,15 @@ class Progress:
         step: Step,
         officer: str | None,
         data: Mapping[str, Any],
+        rev: Any = UNREAD,
     ) -> Dossier:
         """Close a step in the workflow and the store, open what it made ready, record the
-        handoffs, and move the dossier's status on. Returns the updated dossier."""
+        handoffs, and move the dossier's status on. Returns the updated dossier. ``rev``: the
+        workflow state's stored revision, if the caller has read it in this transaction."""
         ctx = self.ctx
         cal = ctx.calendar
         now = ctx.clock.now()
-        wf = ctx.workflows.load(db, d)
+        wf = ctx.workflows.load(db, d, rev)
         task = wf.get_task_from_id(UUID(step.task_id))
         if task is None or task.state != TaskState.READY:
             raise StepClosed(

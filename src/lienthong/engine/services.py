@@ -5,6 +5,10 @@ the transaction of the command that made the step ready.
    this engine is to run it right away, held by this engine (a lease).
 2. The operation runs with no transaction open and no lock held (:mod:`~.calls`), within its
    timeout, on a copy of the task's data as the dossier's workflow state stood at a revision.
+   When the engine runs the step right after the commit that opened it, what the call needs
+   (the step, the dossier, the revision, the data) was read at the end of that transaction
+   (:meth:`ServiceSteps.prepare`), and is used unless this engine has saved the dossier's
+   workflow since; otherwise it is read in one read transaction that ends before the call.
 3. Its result is recorded in a short transaction that checks that the step is still open and
    held by this engine and that the workflow state is still at that revision; the dossier
    moves on (:meth:`Progress.finish_step`) in the same transaction. If the dossier changed
@@ -75,6 +79,25 @@ class ServiceOutcome:
     error: str | None = None
     next_attempt_at: datetime | None = None
     exception: BaseException | None = attrs.field(default=None, eq=False, repr=False)
+
+
+#: By step id, what the calls of the steps a transaction opened need (:meth:`ServiceSteps.prepare`).
+Prepared = dict[int, "_Inputs"]
+
+
+@attrs.frozen
+class _Inputs:
+    """What one call of a step's operation is made with, and the workflow state it was read
+    from (its stored revision, checked again when the result is recorded)."""
+
+    step: Step
+    dossier: Dossier
+    operation: str
+    rev: int | None
+    data: Any = attrs.field(eq=False)
+    workflow: Any = attrs.field(eq=False)
+    #: Why the call cannot be made (the task is not in the workflow).
+    error: LienthongError | None = None
 
 
 def _copy(value: Any) -> Any:
@@ -169,69 +192,135 @@ class ServiceSteps:
             self._holding = held
 
     # -- after a command ---------------------------------------------------------------------
-    def after_command(self, d: Dossier) -> Dossier:
-        """Run the service steps the command that just committed opened (inline mode); the
-        dossier as it stands then."""
+    def prepare(self, db: Any, code: str) -> Prepared:
+        """At the end of a transaction that opened service steps of the dossier ``code``, which
+        this engine is to run once it commits: what their calls need (the step, the dossier,
+        the workflow's revision, a copy of the task's data), read while the transaction holds
+        it rather than again after the commit. To be handed to :meth:`after_command` once the
+        transaction has committed, and only then."""
+        ctx = self.ctx
+        out: Prepared = {}
+        if not self._holding or not ctx.pending_services:
+            return out
+        cached = ctx.workflows.cached(code)
+        if cached is None:
+            return out
+        rev, wf = cached
+        d = ctx.dossier(db, code)
+        for step_id in ctx.pending_services:
+            step = ctx.records.step(db, step_id)
+            if step is None or step.dossier != code or step.leased_by != self.worker_id:
+                continue
+            task = wf.get_task_from_id(UUID(step.task_id))
+            if task is not None:
+                operation = ctx.procedure(d.procedure_version).steps[step.spec_id].operation
+                out[step_id] = _Inputs(step, d, operation or "", rev, _copy(task.data), wf)
+        return out
+
+    def after_command(self, d: Dossier, prepared: Prepared | None = None) -> Dossier:
+        """Run the service steps the command that just committed opened (inline mode), with
+        what :meth:`prepare` read for them in its transaction; the dossier as it stands then."""
         ctx = self.ctx
         if self.mode != "inline" or not ctx.pending_services:
             return d
         self._moved.pop(d.code, None)
-        self.run_held(list(ctx.pending_services))
+        self.run_held(list(ctx.pending_services), prepared=prepared)
         # Failures and discarded results leave the dossier's row as it was.
         return self._moved.pop(d.code, d)
 
     def run_held(
-        self, step_ids: Sequence[int], now: datetime | None = None
+        self,
+        step_ids: Sequence[int],
+        now: datetime | None = None,
+        *,
+        prepared: Prepared | None = None,
     ) -> list[ServiceOutcome]:
         """Run steps this engine holds, and those their results open, in order."""
         queue = list(step_ids)
         out: list[ServiceOutcome] = []
+        ready = dict(prepared or {})
         with self._runner():
             while queue:
-                outcomes, opened = self._run(queue.pop(0), now)
+                step_id = queue.pop(0)
+                outcomes, opened, more = self._run(step_id, now, ready.pop(step_id, None))
                 out.extend(outcomes)
                 queue.extend(opened)
+                ready.update(more)
         return out
 
-    def _run(self, step_id: int, now: datetime | None) -> tuple[list[ServiceOutcome], list[int]]:
+    def _run(
+        self, step_id: int, now: datetime | None, prepared: _Inputs | None = None
+    ) -> tuple[list[ServiceOutcome], list[int], Prepared]:
         """Attempt a step, and again at once while its result is discarded for a change of
         the dossier (up to :data:`RERUNS` times): each attempt's outcome, and the steps the
-        last opened."""
+        last opened with what their calls need."""
         outcomes = []
         for n in range(RERUNS + 1):
-            outcome, opened, rerun = self._attempt(step_id, now, again=n < RERUNS)
+            outcome, opened, ready, rerun = self._attempt(step_id, now, prepared, again=n < RERUNS)
+            prepared = None
             outcomes.append(outcome)
             if not rerun or n == RERUNS:
-                return outcomes, opened
+                return outcomes, opened, ready
         raise AssertionError("unreachable")
 
     # -- one attempt -------------------------------------------------------------------------
-    def _attempt(
-        self, step_id: int, now: datetime | None, *, again: bool = False
-    ) -> tuple[ServiceOutcome, list[int], bool]:
-        """One attempt: its outcome, the steps it opened, whether to run it again at once
-        (``again``: the caller would)."""
+    def _inputs(self, step_id: int) -> _Inputs | ServiceOutcome:
+        """What the call needs, read in one read transaction (the step, the dossier and its
+        workflow as one commit left them), which ends before the call; or why it is not made."""
         ctx = self.ctx
-        db = ctx.db
-        step = ctx.records.step(db, step_id)
-        if step is None or step.kind != "service" or not step.is_open:
-            return ServiceOutcome(step.dossier if step else "", step_id, "skipped"), [], False
-        if step.leased_by != self.worker_id:
-            return ServiceOutcome(step.dossier, step_id, "skipped", step.leased_by), [], False
-        d = ctx.dossier(db, step.dossier)
-        proc = ctx.procedure(d.procedure_version)
-        operation = proc.steps[step.spec_id].operation or ""
-        # Read before the state: a save in between shows as a change, never the other way.
-        rev = tables.state_rev(db, d.code)
-        try:
-            wf = ctx.workflows.load(db, d)
-            task = wf.get_task_from_id(UUID(step.task_id))
-            if task is None:
-                raise LienthongError(f"step {step.id} of {d.code} is not in its workflow")
+        with ctx.store.reading() as db:
+            step = ctx.records.step(db, step_id)
+            if step is None or step.kind != "service" or not step.is_open:
+                return ServiceOutcome(step.dossier if step else "", step_id, "skipped")
+            if step.leased_by != self.worker_id:
+                return ServiceOutcome(step.dossier, step_id, "skipped", step.leased_by)
+            d = ctx.dossier(db, step.dossier)
+            operation = ctx.procedure(d.procedure_version).steps[step.spec_id].operation or ""
+            rev = tables.state_rev(db, d.code)
+            try:
+                wf = ctx.workflows.load(db, d, rev)
+                task = wf.get_task_from_id(UUID(step.task_id))
+                if task is None:
+                    raise LienthongError(f"step {step.id} of {d.code} is not in its workflow")
+            except LienthongError as e:
+                return _Inputs(step, d, operation, rev, None, None, e)
             # A copy: an abandoned call must not share dicts with the cached workflow.
-            data = _copy(task.data)
-        except LienthongError as e:
-            return self._failed(step, d, e, now), [], False
+            return _Inputs(step, d, operation, rev, _copy(task.data), wf)
+
+    def _attempt(
+        self,
+        step_id: int,
+        now: datetime | None,
+        prepared: _Inputs | None = None,
+        *,
+        again: bool = False,
+    ) -> tuple[ServiceOutcome, list[int], Prepared, bool]:
+        """One attempt: its outcome, the steps it opened and what their calls need, whether to
+        run it again at once (``again``: the caller would). ``prepared``: what :meth:`prepare`
+        read for it, used if the dossier's workflow has not changed in this engine since."""
+        ctx = self.ctx
+        cached = ctx.workflows.cached(prepared.dossier.code) if prepared is not None else None
+        if (
+            prepared is not None
+            and cached is not None
+            and cached[0] == prepared.rev
+            and cached[1] is prepared.workflow
+        ):
+            # This engine has saved nothing of the dossier since prepare() read it.
+            inputs: _Inputs | ServiceOutcome = prepared
+        else:
+            inputs = self._inputs(step_id)
+        if isinstance(inputs, ServiceOutcome):
+            return inputs, [], {}, False
+        if inputs.error is not None:
+            return self._failed(inputs.step, inputs.dossier, inputs.error, now), [], {}, False
+        step, d, operation, rev, data = (
+            inputs.step,
+            inputs.dossier,
+            inputs.operation,
+            inputs.rev,
+            inputs.data,
+        )
         what = f"operation {operation!r} of step {step.id} ({step.name}) of {d.code}"
 
         def perform(opdb: Any) -> Any:
@@ -248,27 +337,28 @@ class ServiceSteps:
         try:
             attempt = self.calls.call(perform, self.timeout_for(operation), what)
         except (LienthongError, sqlite3.Error) as e:  # hooks wrap a plugin's errors
-            return self._failed(step, d, e, now), [], False
+            return self._failed(step, d, e, now), [], {}, False
         # Whatever happens, the attempt's writes are undone (unless recorded) and its
         # connection given back before the outcome is written: on an in-memory store the
         # attempt's transaction is the engine's own.
         try:
-            opened = self._record(attempt, step, d, rev, operation)
+            opened, ready = self._record(attempt, step, d, rev, operation)
         except _Discarded as x:
             attempt.close()
             rerun = x.rerun and again
-            return self._discarded(step, d, x, now, rerun), [], rerun
+            return self._discarded(step, d, x, now, rerun), [], {}, rerun
         except (LienthongError, sqlite3.Error) as e:
             attempt.close()
-            return self._failed(step, d, e, now), [], False
+            return self._failed(step, d, e, now), [], {}, False
         finally:
             attempt.close()
-        return ServiceOutcome(d.code, step_id, "done"), opened, False
+        return ServiceOutcome(d.code, step_id, "done"), opened, ready, False
 
     def _record(
         self, attempt: Attempt, step: Step, d: Dossier, rev: int | None, operation: str
-    ) -> list[int]:
-        """Record the result in a short transaction; the service steps it opened."""
+    ) -> tuple[list[int], Prepared]:
+        """Record the result in a short transaction; the service steps it opened, and what
+        their calls need (read in that transaction, handed on once it has committed)."""
         ctx = self.ctx
         result = attempt.result
         if result is None:
@@ -281,7 +371,7 @@ class ServiceSteps:
         if attempt.wrote:
             # The operation wrote: its writes and the result commit together, or neither.
             try:
-                moved = self._finish(attempt.db, step, d.code, rev, data)
+                moved, ready = self._finish(attempt.db, step, d.code, rev, data)
                 attempt.commit()
             except BaseException:
                 attempt.rollback()
@@ -290,13 +380,13 @@ class ServiceSteps:
         else:
             attempt.close()  # its connection goes back first: the engine's records the result
             with ctx.command(d.code) as db:
-                moved = self._finish(db, step, d.code, rev, data)
+                moved, ready = self._finish(db, step, d.code, rev, data)
         self._moved[d.code] = moved
-        return list(ctx.pending_services)
+        return list(ctx.pending_services), ready
 
     def _finish(
         self, db: Any, step: Step, code: str, rev: int | None, data: Mapping[str, Any]
-    ) -> Dossier:
+    ) -> tuple[Dossier, Prepared]:
         ctx = self.ctx
         cur = ctx.records.step(db, step.id)
         if cur is None or not cur.is_open:
@@ -311,7 +401,10 @@ class ServiceSteps:
             raise _Discarded(
                 f"the dossier changed while the operation ran (revision {rev} -> {stored})", True
             )
-        return self.progress.finish_step(db, ctx.procedure(d.procedure_version), d, cur, None, data)
+        moved = self.progress.finish_step(
+            db, ctx.procedure(d.procedure_version), d, cur, None, data, rev=stored
+        )
+        return moved, self.prepare(db, code)
 
     def _discarded(
         self, step: Step, d: Dossier, x: _Discarded, now: datetime | None, rerun: bool
@@ -422,10 +515,10 @@ class ServiceSteps:
                     data=extra,
                 )
         with self._runner():
-            outcomes, opened = self._run(step_id, None)
+            outcomes, opened, ready = self._run(step_id, None)
             if outcomes[-1].outcome == "failed" and outcomes[-1].exception is not None:
                 raise outcomes[-1].exception
-            self.run_held(opened)
+            self.run_held(opened, prepared=ready)
         return ctx.dossier(ctx.db, dossier)
 
     def correct_data(

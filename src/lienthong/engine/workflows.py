@@ -23,6 +23,8 @@ from lienthong.store.records import Dossier
 
 CACHE_SIZE = 256
 _UNBUILT: Any = object()
+#: A revision not read yet (``None`` is the revision of a dossier without a stored state).
+UNREAD: Any = object()
 
 
 class Workflows:
@@ -35,9 +37,11 @@ class Workflows:
         # Each procedure version's new workflow, to copy (None: built afresh each time).
         self._templates: dict[str, Template | None] = {}
 
-    def load(self, db: sqlite_utils.Database, d: Dossier) -> BpmnWorkflow:
-        """The dossier's workflow as the store has it now."""
-        rev = tables.state_rev(db, d.code)
+    def load(self, db: sqlite_utils.Database, d: Dossier, rev: Any = UNREAD) -> BpmnWorkflow:
+        """The dossier's workflow as the store has it now; ``rev``: its stored revision, if the
+        caller has just read it in the same transaction."""
+        if rev is UNREAD:
+            rev = tables.state_rev(db, d.code)
         cached = self._cache.get(d.code)
         if cached is not None and rev is not None and cached[0] == rev:
             self._cache.move_to_end(d.code)
@@ -45,6 +49,11 @@ class Workflows:
         blob = tables.load_state(db, d.code)
         proc = self.procedures.get(d.procedure_version)
         return load_state(blob, proc.spec, proc.subprocess_specs, self.script_engine)
+
+    def cached(self, code: str) -> tuple[int, BpmnWorkflow] | None:
+        """The dossier's workflow this engine saved last, and the revision it saved it at (it
+        may have advanced in memory since, within the command running now)."""
+        return self._cache.get(code)
 
     def save(self, db: sqlite_utils.Database, code: str, wf: BpmnWorkflow) -> None:
         """Store the workflow's state (a new revision) and keep it while it is open."""

@@ -174,6 +174,25 @@ class Store:
         if self.checkpointer is not None:
             self.checkpointer.committed()
 
+    @contextmanager
+    def reading(self) -> Iterator[sqlite_utils.Database]:
+        """Reads that see one state of the store: a read transaction, which takes no write lock
+        and blocks no writer (WAL), ended when the block ends. Inside a transaction, that one.
+
+        Separate reads would each begin and end a read transaction of their own, and a commit by
+        another connection could fall between two of them."""
+        conn = self.db.conn
+        if conn.in_transaction:
+            yield self.db
+            return
+        conn.execute("BEGIN")
+        try:
+            yield self.db
+        finally:
+            # Nothing was written: ending it only lets go of the snapshot.
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+
     def _begin(self, conn: sqlite3.Connection) -> None:
         """``BEGIN IMMEDIATE``, asking again every millisecond or so until ``busy_timeout``.
 
