@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import attrs
 import sqlite_utils
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -24,7 +23,7 @@ from lienthong.errors import PluginError, StepClosed
 from lienthong.legaltime import rules
 from lienthong.status import Channel, Status
 from lienthong.store import tables
-from lienthong.store.records import Dossier, Step
+from lienthong.store.records import Dossier, Step, evolve
 
 
 class Progress:
@@ -43,7 +42,7 @@ class Progress:
             for k, v in values.items()
         }
         tables.update_dossier(db, d.code, stored)
-        return attrs.evolve(d, **values)
+        return evolve(d, **values)
 
     def handoff_row(
         self,
@@ -185,7 +184,7 @@ class Progress:
                         f"choose_assignee returned {chosen!r}, not an officer of {unit}"
                     )
                 tables.update_step(db, step_id, {"assignee": chosen})
-                step = attrs.evolve(step, assignee=chosen)
+                step = evolve(step, assignee=chosen)
         return step
 
     def close_early(
@@ -247,7 +246,7 @@ class Progress:
                 **(_UNSCHEDULED if step.kind == "service" else {}),
             },
         )
-        closed = attrs.evolve(
+        closed = evolve(
             step,
             status="done",
             closed_at=now,
