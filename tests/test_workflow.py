@@ -385,3 +385,23 @@ def test_the_workflows_own_records_are_spiffworkflows_when_logging_is_on() -> No
     finally:
         logger.removeHandler(handler)
         logger.setLevel(level)
+
+
+@settings(max_examples=20, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=5), max_size=20))
+def test_is_descendant_of_answers_as_spiffworkflow_does(choices: list[int]) -> None:
+    from SpiffWorkflow.task import Task as SpiffTask
+
+    spec, subs = _spec(STRESS, "stress")
+    wf = Workflow(spec, subs)
+    wf.do_engine_steps()
+    for choice in [*choices, None]:
+        tasks = list(wf.tasks.values())
+        for a in tasks:
+            for b in tasks:
+                assert a.is_descendant_of(b) == SpiffTask.is_descendant_of(a, b)
+        ready = _ready_manual(wf)
+        if not ready or choice is None:
+            break
+        ready[choice % len(ready)].run()
+        wf.do_engine_steps()

@@ -21,7 +21,8 @@ The flat scan is used only where the outcome is provably SpiffWorkflow's own:
 A workflow with subprocesses always takes SpiffWorkflow's path (lienthong refuses them at load
 today, and its LT1 state layout exists for them).
 
-The workflow's tasks are SpiffWorkflow's ``Task`` with one method changed (:class:`Task`): a state
+The workflow's tasks are SpiffWorkflow's ``Task`` with two methods changed (:class:`Task`):
+``is_descendant_of`` walks up the parents in a loop rather than by recursion, and a state
 change formats its log record (two dicts for the state's name, the task's details) only when the
 ``spiff.task`` logger will write it. SpiffWorkflow formats it every time, and with logging off that
 was a fourteenth of a handoff. The records written are the same. The workflow's own records
@@ -76,6 +77,17 @@ class Task(SpiffTask):
             _task_logger.debug(
                 f"State set to {TaskState.get_name(value)}", extra=self.collect_log_extras()
             )
+
+    def is_descendant_of(self, task: Any) -> bool:
+        # SpiffWorkflow's, as a loop: it recurses through the parents, looking each one up in
+        # the task dict twice; a parallel gateway asks it of every instance at each update.
+        tasks = self.workflow.tasks
+        parent = tasks.get(self._parent)
+        while parent is not None:
+            if parent == task:
+                return True
+            parent = tasks.get(parent._parent)
+        return False
 
 
 class _Tasks(dict[Any, Any]):
