@@ -405,3 +405,46 @@ def test_is_descendant_of_answers_as_spiffworkflow_does(choices: list[int]) -> N
             break
         ready[choice % len(ready)].run()
         wf.do_engine_steps()
+
+
+_JSONISH = st.recursive(
+    st.one_of(st.none(), st.integers(), st.floats(), st.text(max_size=3)),
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3), st.dictionaries(st.sampled_from("abc"), inner, max_size=3)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.dictionaries(st.sampled_from("abcd"), _JSONISH, max_size=4),
+    st.dictionaries(st.sampled_from("abcd"), _JSONISH, max_size=4),
+    st.booleans(),
+)
+def test_inherit_data_merges_as_spiffworkflow_does(
+    mine: dict[str, Any], parents: dict[str, Any], equal: bool
+) -> None:
+    import copy
+
+    from SpiffWorkflow.task import Task as SpiffTask
+
+    spec, subs = _spec(STRESS, "stress")
+    results = []
+    for inherit in (SpiffTask._inherit_data, None):
+        wf = Workflow(spec, subs)
+        child = next(t for t in wf.tasks.values() if t._parent is not None)
+        parent = wf.tasks[child._parent]
+        parent.data = copy.deepcopy(parents)
+        child.data = copy.deepcopy(parents if equal else mine)
+        before = child.data
+        (inherit or type(child)._inherit_data)(child)
+        # The same dict, the same contents, and the same sharing of values with the parent's.
+        results.append(
+            (
+                child.data is before,
+                repr(child.data),
+                [child.data[k] is parent.data.get(k) for k in child.data],
+            )
+        )
+    assert results[0] == results[1]

@@ -21,13 +21,14 @@ The flat scan is used only where the outcome is provably SpiffWorkflow's own:
 A workflow with subprocesses always takes SpiffWorkflow's path (lienthong refuses them at load
 today, and its LT1 state layout exists for them).
 
-The workflow's tasks are SpiffWorkflow's ``Task`` with two methods changed (:class:`Task`):
-``is_descendant_of`` walks up the parents in a loop rather than by recursion, and a state
-change formats its log record (two dicts for the state's name, the task's details) only when the
-``spiff.task`` logger will write it. SpiffWorkflow formats it every time, and with logging off that
-was a fourteenth of a handoff. The records written are the same. The workflow's own records
-(initialised, completed, cancelled) likewise gather their details, which walk the whole tree,
-only when the ``spiff.workflow`` logger will write them.
+The workflow's tasks are SpiffWorkflow's ``Task`` with three methods changed (:class:`Task`):
+``is_descendant_of`` walks up the parents in a loop rather than by recursion, ``_inherit_data``
+skips SpiffWorkflow's generic merge when there is nothing to merge or nothing to merge into,
+and a state change formats its log record (two dicts for the state's name, the task's details)
+only when the ``spiff.task`` logger will write it. SpiffWorkflow formats it every time, and with
+logging off that was a fourteenth of a handoff. The records written are the same. The
+workflow's own records (initialised, completed, cancelled) likewise gather their details, which
+walk the whole tree, only when the ``spiff.workflow`` logger will write them.
 
 A new dossier's workflow is a copy of a :class:`Template`, the procedure's workflow as
 ``BpmnWorkflow.__init__`` leaves it (the tree predicted from the start event), built once: building
@@ -88,6 +89,24 @@ class Task(SpiffTask):
                 return True
             parent = tasks.get(parent._parent)
         return False
+
+    def _inherit_data(self) -> None:
+        # SpiffWorkflow's DeepMerge.merge(self.data, parent.data), with its two common cases
+        # short: data equal to the parent's (nothing to merge) and none yet (a copy of the
+        # parent's top level, the lists, dicts and sets in it copied one level, as merge does).
+        data = self.data
+        parent = self.workflow.tasks.get(self._parent)
+        pdata = parent.data if parent is not None else None
+        if type(data) is not dict or type(pdata) is not dict:
+            super()._inherit_data()
+        elif not data:
+            for key, value in pdata.items():
+                data[key] = copy.copy(value) if isinstance(value, _MUTABLE) else value
+        elif data != pdata:
+            super()._inherit_data()
+
+
+_MUTABLE = (dict, list, set)
 
 
 class _Tasks(dict[Any, Any]):
