@@ -42,11 +42,14 @@ from uuid import UUID, uuid4
 import attrs
 from SpiffWorkflow.util.task import TaskState
 
+from lienthong.engine import inputs
 from lienthong.engine.calls import Attempt, Calls
 from lienthong.engine.context import Context, iso
+from lienthong.engine.inputs import Inputs, Prepared
 from lienthong.engine.progress import Progress
 from lienthong.engine.validation import check_data
 from lienthong.errors import InvalidData, LienthongError, NotAllowed, PluginError, StoreError
+from lienthong.org import Organisation
 from lienthong.store import jobs, tables
 from lienthong.store.due import PAUSED
 from lienthong.store.records import Dossier, Step
@@ -79,34 +82,6 @@ class ServiceOutcome:
     error: str | None = None
     next_attempt_at: datetime | None = None
     exception: BaseException | None = attrs.field(default=None, eq=False, repr=False)
-
-
-#: By step id, what the calls of the steps a transaction opened need (:meth:`ServiceSteps.prepare`).
-Prepared = dict[int, "_Inputs"]
-
-
-@attrs.frozen
-class _Inputs:
-    """What one call of a step's operation is made with, and the workflow state it was read
-    from (its stored revision, checked again when the result is recorded)."""
-
-    step: Step
-    dossier: Dossier
-    operation: str
-    rev: int | None
-    data: Any = attrs.field(eq=False)
-    workflow: Any = attrs.field(eq=False)
-    #: Why the call cannot be made (the task is not in the workflow).
-    error: LienthongError | None = None
-
-
-def _copy(value: Any) -> Any:
-    """A copy of plain data (what the workflow holds): faster than ``copy.deepcopy``."""
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 def stamp(t: datetime) -> str:
@@ -193,29 +168,12 @@ class ServiceSteps:
 
     # -- after a command ---------------------------------------------------------------------
     def prepare(self, db: Any, code: str) -> Prepared:
-        """At the end of a transaction that opened service steps of the dossier ``code``, which
-        this engine is to run once it commits: what their calls need (the step, the dossier,
-        the workflow's revision, a copy of the task's data), read while the transaction holds
-        it rather than again after the commit. To be handed to :meth:`after_command` once the
-        transaction has committed, and only then."""
-        ctx = self.ctx
-        out: Prepared = {}
-        if not self._holding or not ctx.pending_services:
-            return out
-        cached = ctx.workflows.cached(code)
-        if cached is None:
-            return out
-        rev, wf = cached
-        d = ctx.dossier(db, code)
-        for step_id in ctx.pending_services:
-            step = ctx.records.step(db, step_id)
-            if step is None or step.dossier != code or step.leased_by != self.worker_id:
-                continue
-            task = wf.get_task_from_id(UUID(step.task_id))
-            if task is not None:
-                operation = ctx.procedure(d.procedure_version).steps[step.spec_id].operation
-                out[step_id] = _Inputs(step, d, operation or "", rev, _copy(task.data), wf)
-        return out
+        """At the end of a transaction that opened service steps of the dossier ``code``: what
+        their calls need, if this engine is to run them once it commits
+        (:func:`~lienthong.engine.inputs.prepare`); for :meth:`after_command`, once committed."""
+        if not self._holding:
+            return {}
+        return inputs.prepare(self.ctx, db, code, self.worker_id)
 
     def after_command(self, d: Dossier, prepared: Prepared | None = None) -> Dossier:
         """Run the service steps the command that just committed opened (inline mode), with
@@ -249,7 +207,7 @@ class ServiceSteps:
         return out
 
     def _run(
-        self, step_id: int, now: datetime | None, prepared: _Inputs | None = None
+        self, step_id: int, now: datetime | None, prepared: Inputs | None = None
     ) -> tuple[list[ServiceOutcome], list[int], Prepared]:
         """Attempt a step, and again at once while its result is discarded for a change of
         the dossier (up to :data:`RERUNS` times): each attempt's outcome, and the steps the
@@ -264,34 +222,11 @@ class ServiceSteps:
         raise AssertionError("unreachable")
 
     # -- one attempt -------------------------------------------------------------------------
-    def _inputs(self, step_id: int) -> _Inputs | ServiceOutcome:
-        """What the call needs, read in one read transaction (the step, the dossier and its
-        workflow as one commit left them), which ends before the call; or why it is not made."""
-        ctx = self.ctx
-        with ctx.store.reading() as db:
-            step = ctx.records.step(db, step_id)
-            if step is None or step.kind != "service" or not step.is_open:
-                return ServiceOutcome(step.dossier if step else "", step_id, "skipped")
-            if step.leased_by != self.worker_id:
-                return ServiceOutcome(step.dossier, step_id, "skipped", step.leased_by)
-            d = ctx.dossier(db, step.dossier)
-            operation = ctx.procedure(d.procedure_version).steps[step.spec_id].operation or ""
-            rev = tables.state_rev(db, d.code)
-            try:
-                wf = ctx.workflows.load(db, d, rev)
-                task = wf.get_task_from_id(UUID(step.task_id))
-                if task is None:
-                    raise LienthongError(f"step {step.id} of {d.code} is not in its workflow")
-            except LienthongError as e:
-                return _Inputs(step, d, operation, rev, None, None, e)
-            # A copy: an abandoned call must not share dicts with the cached workflow.
-            return _Inputs(step, d, operation, rev, _copy(task.data), wf)
-
     def _attempt(
         self,
         step_id: int,
         now: datetime | None,
-        prepared: _Inputs | None = None,
+        prepared: Inputs | None = None,
         *,
         again: bool = False,
     ) -> tuple[ServiceOutcome, list[int], Prepared, bool]:
@@ -299,27 +234,21 @@ class ServiceSteps:
         run it again at once (``again``: the caller would). ``prepared``: what :meth:`prepare`
         read for it, used if the dossier's workflow has not changed in this engine since."""
         ctx = self.ctx
-        cached = ctx.workflows.cached(prepared.dossier.code) if prepared is not None else None
-        if (
-            prepared is not None
-            and cached is not None
-            and cached[0] == prepared.rev
-            and cached[1] is prepared.workflow
-        ):
-            # This engine has saved nothing of the dossier since prepare() read it.
-            inputs: _Inputs | ServiceOutcome = prepared
-        else:
-            inputs = self._inputs(step_id)
-        if isinstance(inputs, ServiceOutcome):
-            return inputs, [], {}, False
-        if inputs.error is not None:
-            return self._failed(inputs.step, inputs.dossier, inputs.error, now), [], {}, False
+        found = (
+            prepared
+            if prepared is not None and inputs.still_current(ctx, prepared)
+            else inputs.read(ctx, step_id, self.worker_id)
+        )
+        if isinstance(found, tuple):
+            return ServiceOutcome(found[0], step_id, "skipped", found[1]), [], {}, False
+        if found.error is not None:
+            return self._failed(found.step, found.dossier, found.error, now), [], {}, False
         step, d, operation, rev, data = (
-            inputs.step,
-            inputs.dossier,
-            inputs.operation,
-            inputs.rev,
-            inputs.data,
+            found.step,
+            found.dossier,
+            found.operation,
+            found.rev,
+            found.data,
         )
         what = f"operation {operation!r} of step {step.id} ({step.name}) of {d.code}"
 
@@ -535,7 +464,7 @@ class ServiceSteps:
         with ctx.command(dossier) as db:
             d = ctx.open_dossier(db, dossier)
             open_steps = ctx.open_steps_of(db, dossier)
-            self._check_corrector(d, open_steps, officer)
+            _check_corrector(ctx.org, d, open_steps, officer)
             wf = ctx.workflows.load(db, d)
             wf.data.update(fields)
             # The ready tasks are the open steps: what their officers and operations see.
@@ -562,18 +491,21 @@ class ServiceSteps:
             ctx.pending_services = held
         return self.after_command(ctx.dossier(ctx.db, dossier))
 
-    def _check_corrector(self, d: Dossier, open_steps: Sequence[Step], officer: str) -> None:
-        """The receiving desk, a unit holding open work, or a head above one of them."""
-        org = self.ctx.org
-        if officer not in org.officers:
-            raise NotAllowed(f"unknown officer {officer!r}")
-        units = {d.receiving_unit, *(s.unit for s in open_steps)}
-        for u in units:
-            if org.may_act_for(officer, u) or any(
-                org.unit(a).head == officer for a in org.ancestors(u)
-            ):
-                return
-        raise NotAllowed(
-            f"officer {officer} may not correct the data of {d.code}: not of "
-            f"{', '.join(sorted(units))} nor a head above them"
-        )
+
+def _check_corrector(
+    org: Organisation, d: Dossier, open_steps: Sequence[Step], officer: str
+) -> None:
+    """Who may correct a dossier's data: the receiving desk, a unit holding open work, or a
+    head above one of them."""
+    if officer not in org.officers:
+        raise NotAllowed(f"unknown officer {officer!r}")
+    units = {d.receiving_unit, *(s.unit for s in open_steps)}
+    for u in units:
+        if org.may_act_for(officer, u) or any(
+            org.unit(a).head == officer for a in org.ancestors(u)
+        ):
+            return
+    raise NotAllowed(
+        f"officer {officer} may not correct the data of {d.code}: not of "
+        f"{', '.join(sorted(units))} nor a head above them"
+    )
