@@ -206,6 +206,9 @@ def test_get_tasks_answers_as_spiffworkflow_does(
         if manual is not None:
             kwargs["manual"] = manual
         assert wf.get_tasks(**kwargs) == BpmnWorkflow.get_tasks(wf, **kwargs)
+        # From each task of the tree, as the end events ask.
+        for first in list(wf.tasks.values()):
+            assert wf.get_tasks(first, **kwargs) == BpmnWorkflow.get_tasks(wf, first, **kwargs)
         ready = _ready_manual(wf)
         if not ready:
             break
@@ -438,7 +441,11 @@ def test_inherit_data_merges_as_spiffworkflow_does(
         parent.data = copy.deepcopy(parents)
         child.data = copy.deepcopy(parents if equal else mine)
         before = child.data
-        (inherit or type(child)._inherit_data)(child)
+        try:
+            (inherit or type(child)._inherit_data)(child)
+        except Exception as e:  # SpiffWorkflow's merge fails on some shapes: so must ours
+            results.append((type(e).__name__, str(e)))
+            continue
         # The same dict, the same contents, and the same sharing of values with the parent's.
         results.append(
             (

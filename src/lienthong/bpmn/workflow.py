@@ -6,8 +6,9 @@ tasks, and once in each parallel gateway to find its instances. A dossier's tree
 it ever ran, so the walks grow with the dossier, and through SpiffWorkflow's generic iterator they
 cost as much as the rest of the step. Two cheaper ways give the same answers:
 
-- ``get_tasks`` with only ``state``, ``spec_name`` or ``manual`` walks the tree in a plain loop,
-  in the same depth-first order and with the same rule for which branches to enter;
+- ``get_tasks`` with only ``state``, ``spec_name`` or ``manual`` (from the root or from a task of
+  the workflow) walks the tree in a plain loop, in the same depth-first order and with the same
+  rule for which branches to enter;
 - a workflow also keeps a flat dict of its tasks: one scan of it tells how many tasks are WAITING,
   or READY and not manual.
 
@@ -145,10 +146,13 @@ class Workflow(BpmnWorkflow):
     def get_tasks(self, first_task: Any = None, **kwargs: Any) -> list[Any]:
         tasks = self.tasks
         if (
-            first_task is not None
-            or self.subprocesses
+            self.subprocesses
             or len(tasks) >= _MAX_TASKS
             or not kwargs.keys() <= _PLAIN_FILTERS
+            or (
+                first_task is not None
+                and tasks.get(getattr(first_task, "id", None)) is not first_task
+            )
         ):
             return super().get_tasks(first_task, **kwargs)
         state = kwargs.get("state", _ANY)
@@ -164,7 +168,12 @@ class Workflow(BpmnWorkflow):
             min_state = TaskState.COMPLETED
         order, ends = self._preorder()
         out = []
-        i, n = 0, len(order)
+        if first_task is None:
+            i, n = 0, len(order)
+        else:
+            # A task's subtree is the stretch of the depth-first list from it to its end.
+            i = order.index(first_task)
+            n = ends[i]
         while i < n:
             task = order[i]
             if (
