@@ -455,3 +455,34 @@ def test_inherit_data_merges_as_spiffworkflow_does(
             )
         )
     assert results[0] == results[1]
+
+
+def test_task_ids_are_uuid4s_never_repeated_nor_shared_with_a_forked_child() -> None:
+    import os
+    import uuid
+
+    from lienthong.bpmn.workflow import new_ids
+
+    ids = new_ids(500)
+    assert len(set(ids)) == 500
+    assert all(i.version == 4 and i.variant == uuid.RFC_4122 for i in ids)
+    # A workflow's tasks made as it runs take theirs from the same batches.
+    spec, subs = _spec(STRESS, "stress")
+    wf = Workflow(spec, subs)
+    wf.do_engine_steps()
+    assert all(t.id.version == 4 for t in wf.tasks.values())
+    # A forked process draws its own: the batch its parent had drawn ahead is not inherited.
+    from lienthong.bpmn import workflow
+
+    workflow._IDS.clear()
+    new_ids(1)  # the parent holds the rest of a batch when it forks
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child
+        os.write(write, new_ids(1)[0].bytes)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = uuid.UUID(bytes=os.read(read, 16))
+    os.close(read)
+    os.close(write)
+    assert child not in set(new_ids(64))

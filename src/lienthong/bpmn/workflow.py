@@ -22,7 +22,8 @@ The flat scan is used only where the outcome is provably SpiffWorkflow's own:
 A workflow with subprocesses always takes SpiffWorkflow's path (lienthong refuses them at load
 today, and its LT1 state layout exists for them).
 
-The workflow's tasks are SpiffWorkflow's ``Task`` with three methods changed (:class:`Task`):
+The workflow's tasks are SpiffWorkflow's ``Task`` with four methods changed (:class:`Task`):
+``_add_child`` takes the new task's id from a batch drawn ahead (:func:`new_ids`),
 ``is_descendant_of`` walks up the parents in a loop rather than by recursion, ``_inherit_data``
 skips SpiffWorkflow's generic merge when there is nothing to merge or nothing to merge into,
 and a state change formats its log record (two dicts for the state's name, the task's details)
@@ -46,6 +47,7 @@ from typing import Any
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.task import Task as SpiffTask
 from SpiffWorkflow.util.task import TaskState
 
@@ -79,6 +81,18 @@ class Task(SpiffTask):
             _task_logger.debug(
                 f"State set to {TaskState.get_name(value)}", extra=self.collect_log_extras()
             )
+
+    def _add_child(self, task_spec: Any, state: int = TaskState.MAYBE) -> Any:
+        # SpiffWorkflow's, with the new task's id from new_ids() (its Task draws uuid4()).
+        if self.has_state(TaskState.PREDICTED_MASK) and state & TaskState.PREDICTED_MASK == 0:
+            raise WorkflowException(
+                "Attempt to add non-predicted child to predicted task", task_spec=self.task_spec
+            )
+        task = Task(self.workflow, task_spec, self, state=state, id=new_ids(1)[0])
+        task.thread_id = self.thread_id
+        if state == TaskState.READY:
+            task._ready()
+        return task
 
     def is_descendant_of(self, task: Any) -> bool:
         # SpiffWorkflow's, as a loop: it recurses through the parents, looking each one up in
@@ -302,12 +316,7 @@ class Template:
         wf = Workflow(
             self.spec, self.subprocess_specs, script_engine=script_engine, deserializing=True
         )
-        raw = os.urandom(16 * len(self._plan))
-        # uuid4()'s ids: 122 random bits, the version and variant bits set as it sets them.
-        ids = [
-            UUID(int=int.from_bytes(raw[i : i + 16], "big") & _UUID4_CLEAR | _UUID4_SET)
-            for i in range(0, len(raw), 16)
-        ]
+        ids = new_ids(len(self._plan))
         shift = time.time() - self.built_at
         tasks = _Tasks()
         put = dict.__setitem__
@@ -343,6 +352,29 @@ class Template:
 _new_task = object.__new__
 _UUID4_CLEAR = ~((0xC000 << 48) | (0xF000 << 64))
 _UUID4_SET = (0x8000 << 48) | (4 << 76)
+#: Task ids drawn ahead, a batch at a time (one read of the OS's random source, instead of one
+#: for each uuid4()); a forked process starts without them, so that it never repeats its parent's.
+_IDS: list[UUID] = []
+_ID_BATCH = 64
+os.register_at_fork(after_in_child=_IDS.clear)
+
+
+def new_ids(n: int) -> list[UUID]:
+    """``n`` new task ids: uuid4()'s kind, 122 random bits from the OS, the version and variant
+    bits set as it sets them."""
+    out: list[UUID] = []
+    while len(out) < n:
+        try:
+            # One pop at a time: each is atomic, so two threads never take one id.
+            out.append(_IDS.pop())
+        except IndexError:
+            raw = os.urandom(16 * max(_ID_BATCH, n - len(out)))
+            _IDS.extend(
+                UUID(int=int.from_bytes(raw[i : i + 16], "big") & _UUID4_CLEAR | _UUID4_SET)
+                for i in range(0, len(raw), 16)
+            )
+    return out
+
 
 #: The attributes Task.__init__ gives a task (SpiffWorkflow 3.2), which :meth:`Template.new` sets.
 _TASK_FIELDS = frozenset(
