@@ -35,21 +35,24 @@ from lienthong.store.tables import Records
 #: Who the audit and the control sheet name as the other side of a handoff with the applicant.
 APPLICANT = "Người nộp hồ sơ"
 
-_last_iso: tuple[datetime | None, str | None] = (None, None)
+#: The text of the instants formatted lately. The text depends on the instant alone, and equal
+#: datetimes are the same instant (whatever their time zones), so one entry serves them all.
+_ISO: dict[datetime, str] = {}
+_ISO_SIZE = 4096
 
 
 def iso(t: datetime | None) -> str | None:
     """An instant as the store keeps it: ISO 8601 in Asia/Ho_Chi_Minh."""
-    global _last_iso
     if t is None:
         return None
-    # A command writes its "now" several times: format it once. Datetimes are immutable, and
-    # the pair is replaced in one assignment, so threads cannot mix two pairs up.
-    last = _last_iso
-    if last[0] is t:
-        return last[1]
-    text = (t if t.tzinfo is VN_TZ else t.astimezone(VN_TZ)).isoformat()
-    _last_iso = (t, text)
+    # A command writes its "now", a step's due instant and the like several times, and the
+    # next commands write them again: each is formatted once.
+    text = _ISO.get(t)
+    if text is None:
+        text = (t if t.tzinfo is VN_TZ else t.astimezone(VN_TZ)).isoformat()
+        if len(_ISO) >= _ISO_SIZE:
+            _ISO.clear()
+        _ISO[t] = text
     return text
 
 

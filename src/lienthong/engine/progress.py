@@ -12,7 +12,6 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-import attrs
 import sqlite_utils
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
@@ -20,12 +19,12 @@ from SpiffWorkflow.util.task import TaskState
 from lienthong.bpmn.procedures import Procedure, StepSpec
 from lienthong.engine import accountability
 from lienthong.engine.context import APPLICANT, Context, iso, plain_json
-from lienthong.engine.workflows import advance
+from lienthong.engine.workflows import UNREAD, advance
 from lienthong.errors import PluginError, StepClosed
 from lienthong.legaltime import rules
 from lienthong.status import Channel, Status
 from lienthong.store import tables
-from lienthong.store.records import Dossier, Step
+from lienthong.store.records import Dossier, Step, evolve
 
 
 class Progress:
@@ -44,7 +43,7 @@ class Progress:
             for k, v in values.items()
         }
         tables.update_dossier(db, d.code, stored)
-        return attrs.evolve(d, **values)
+        return evolve(d, **values)
 
     def handoff_row(
         self,
@@ -194,7 +193,7 @@ class Progress:
                         f"choose_assignee returned {chosen!r}, not an officer of {unit}"
                     )
                 tables.update_step(db, step_id, {"assignee": chosen})
-                step = attrs.evolve(step, assignee=chosen)
+                step = evolve(step, assignee=chosen)
         return step
 
     def close_early(
@@ -226,15 +225,17 @@ class Progress:
         data: Mapping[str, Any],
         *,
         acting: Mapping[str, Any] | None = None,
+        rev: Any = UNREAD,
     ) -> Dossier:
         """Close a step in the workflow and the store, open what it made ready, record the
         handoffs, and move the dossier's status on. Returns the updated dossier. ``acting``: the
         capacity the officer acted in (a delegation, an escalation), written in the ``data`` of
-        the audit rows that name them as the giver."""
+        the audit rows that name them as the giver. ``rev``: the workflow state's stored
+        revision, if the caller has read it in this transaction."""
         ctx = self.ctx
         cal = ctx.calendar
         now = ctx.clock.now()
-        wf = ctx.workflows.load(db, d)
+        wf = ctx.workflows.load(db, d, rev)
         task = wf.get_task_from_id(UUID(step.task_id))
         if task is None or task.state != TaskState.READY:
             raise StepClosed(
@@ -264,7 +265,7 @@ class Progress:
                 **(_UNSCHEDULED if step.kind == "service" else {}),
             },
         )
-        closed = attrs.evolve(
+        closed = evolve(
             step,
             status="done",
             closed_at=now,

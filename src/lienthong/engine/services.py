@@ -5,6 +5,10 @@ the transaction of the command that made the step ready.
    this engine is to run it right away, held by this engine (a lease).
 2. The operation runs with no transaction open and no lock held (:mod:`~.calls`), within its
    timeout, on a copy of the task's data as the dossier's workflow state stood at a revision.
+   When the engine runs the step right after the commit that opened it, what the call needs
+   (the step, the dossier, the revision, the data) was read at the end of that transaction
+   (:meth:`ServiceSteps.prepare`), and is used unless this engine has saved the dossier's
+   workflow since; otherwise it is read in one read transaction that ends before the call.
 3. Its result is recorded in a short transaction that checks that the step is still open and
    held by this engine and that the workflow state is still at that revision; the dossier
    moves on (:meth:`Progress.finish_step`) in the same transaction. If the dossier changed
@@ -38,11 +42,14 @@ from uuid import UUID, uuid4
 import attrs
 from SpiffWorkflow.util.task import TaskState
 
+from lienthong.engine import inputs
 from lienthong.engine.calls import Attempt, Calls
 from lienthong.engine.context import Context, iso
+from lienthong.engine.inputs import Inputs, Prepared
 from lienthong.engine.progress import Progress
 from lienthong.engine.validation import check_data
 from lienthong.errors import InvalidData, LienthongError, NotAllowed, PluginError, StoreError
+from lienthong.org import Organisation
 from lienthong.store import jobs, tables
 from lienthong.store.due import PAUSED
 from lienthong.store.records import Dossier, Step
@@ -75,15 +82,6 @@ class ServiceOutcome:
     error: str | None = None
     next_attempt_at: datetime | None = None
     exception: BaseException | None = attrs.field(default=None, eq=False, repr=False)
-
-
-def _copy(value: Any) -> Any:
-    """A copy of plain data (what the workflow holds): faster than ``copy.deepcopy``."""
-    if isinstance(value, dict):
-        return {k: _copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_copy(v) for v in value]
-    return value
 
 
 def stamp(t: datetime) -> str:
@@ -169,69 +167,89 @@ class ServiceSteps:
             self._holding = held
 
     # -- after a command ---------------------------------------------------------------------
-    def after_command(self, d: Dossier) -> Dossier:
-        """Run the service steps the command that just committed opened (inline mode); the
-        dossier as it stands then."""
+    def prepare(self, db: Any, code: str) -> Prepared:
+        """At the end of a transaction that opened service steps of the dossier ``code``: what
+        their calls need, if this engine is to run them once it commits
+        (:func:`~lienthong.engine.inputs.prepare`); for :meth:`after_command`, once committed."""
+        if not self._holding:
+            return {}
+        return inputs.prepare(self.ctx, db, code, self.worker_id)
+
+    def after_command(self, d: Dossier, prepared: Prepared | None = None) -> Dossier:
+        """Run the service steps the command that just committed opened (inline mode), with
+        what :meth:`prepare` read for them in its transaction; the dossier as it stands then."""
         ctx = self.ctx
         if self.mode != "inline" or not ctx.pending_services:
             return d
         self._moved.pop(d.code, None)
-        self.run_held(list(ctx.pending_services))
+        self.run_held(list(ctx.pending_services), prepared=prepared)
         # Failures and discarded results leave the dossier's row as it was.
         return self._moved.pop(d.code, d)
 
     def run_held(
-        self, step_ids: Sequence[int], now: datetime | None = None
+        self,
+        step_ids: Sequence[int],
+        now: datetime | None = None,
+        *,
+        prepared: Prepared | None = None,
     ) -> list[ServiceOutcome]:
         """Run steps this engine holds, and those their results open, in order."""
         queue = list(step_ids)
         out: list[ServiceOutcome] = []
+        ready = dict(prepared or {})
         with self._runner():
             while queue:
-                outcomes, opened = self._run(queue.pop(0), now)
+                step_id = queue.pop(0)
+                outcomes, opened, more = self._run(step_id, now, ready.pop(step_id, None))
                 out.extend(outcomes)
                 queue.extend(opened)
+                ready.update(more)
         return out
 
-    def _run(self, step_id: int, now: datetime | None) -> tuple[list[ServiceOutcome], list[int]]:
+    def _run(
+        self, step_id: int, now: datetime | None, prepared: Inputs | None = None
+    ) -> tuple[list[ServiceOutcome], list[int], Prepared]:
         """Attempt a step, and again at once while its result is discarded for a change of
         the dossier (up to :data:`RERUNS` times): each attempt's outcome, and the steps the
-        last opened."""
+        last opened with what their calls need."""
         outcomes = []
         for n in range(RERUNS + 1):
-            outcome, opened, rerun = self._attempt(step_id, now, again=n < RERUNS)
+            outcome, opened, ready, rerun = self._attempt(step_id, now, prepared, again=n < RERUNS)
+            prepared = None
             outcomes.append(outcome)
             if not rerun or n == RERUNS:
-                return outcomes, opened
+                return outcomes, opened, ready
         raise AssertionError("unreachable")
 
     # -- one attempt -------------------------------------------------------------------------
     def _attempt(
-        self, step_id: int, now: datetime | None, *, again: bool = False
-    ) -> tuple[ServiceOutcome, list[int], bool]:
-        """One attempt: its outcome, the steps it opened, whether to run it again at once
-        (``again``: the caller would)."""
+        self,
+        step_id: int,
+        now: datetime | None,
+        prepared: Inputs | None = None,
+        *,
+        again: bool = False,
+    ) -> tuple[ServiceOutcome, list[int], Prepared, bool]:
+        """One attempt: its outcome, the steps it opened and what their calls need, whether to
+        run it again at once (``again``: the caller would). ``prepared``: what :meth:`prepare`
+        read for it, used if the dossier's workflow has not changed in this engine since."""
         ctx = self.ctx
-        db = ctx.db
-        step = ctx.records.step(db, step_id)
-        if step is None or step.kind != "service" or not step.is_open:
-            return ServiceOutcome(step.dossier if step else "", step_id, "skipped"), [], False
-        if step.leased_by != self.worker_id:
-            return ServiceOutcome(step.dossier, step_id, "skipped", step.leased_by), [], False
-        d = ctx.dossier(db, step.dossier)
-        proc = ctx.procedure(d.procedure_version)
-        operation = proc.steps[step.spec_id].operation or ""
-        # Read before the state: a save in between shows as a change, never the other way.
-        rev = tables.state_rev(db, d.code)
-        try:
-            wf = ctx.workflows.load(db, d)
-            task = wf.get_task_from_id(UUID(step.task_id))
-            if task is None:
-                raise LienthongError(f"step {step.id} of {d.code} is not in its workflow")
-            # A copy: an abandoned call must not share dicts with the cached workflow.
-            data = _copy(task.data)
-        except LienthongError as e:
-            return self._failed(step, d, e, now), [], False
+        found = (
+            prepared
+            if prepared is not None and inputs.still_current(ctx, prepared)
+            else inputs.read(ctx, step_id, self.worker_id)
+        )
+        if isinstance(found, tuple):
+            return ServiceOutcome(found[0], step_id, "skipped", found[1]), [], {}, False
+        if found.error is not None:
+            return self._failed(found.step, found.dossier, found.error, now), [], {}, False
+        step, d, operation, rev, data = (
+            found.step,
+            found.dossier,
+            found.operation,
+            found.rev,
+            found.data,
+        )
         what = f"operation {operation!r} of step {step.id} ({step.name}) of {d.code}"
 
         def perform(opdb: Any) -> Any:
@@ -248,27 +266,28 @@ class ServiceSteps:
         try:
             attempt = self.calls.call(perform, self.timeout_for(operation), what)
         except (LienthongError, sqlite3.Error) as e:  # hooks wrap a plugin's errors
-            return self._failed(step, d, e, now), [], False
+            return self._failed(step, d, e, now), [], {}, False
         # Whatever happens, the attempt's writes are undone (unless recorded) and its
         # connection given back before the outcome is written: on an in-memory store the
         # attempt's transaction is the engine's own.
         try:
-            opened = self._record(attempt, step, d, rev, operation)
+            opened, ready = self._record(attempt, step, d, rev, operation)
         except _Discarded as x:
             attempt.close()
             rerun = x.rerun and again
-            return self._discarded(step, d, x, now, rerun), [], rerun
+            return self._discarded(step, d, x, now, rerun), [], {}, rerun
         except (LienthongError, sqlite3.Error) as e:
             attempt.close()
-            return self._failed(step, d, e, now), [], False
+            return self._failed(step, d, e, now), [], {}, False
         finally:
             attempt.close()
-        return ServiceOutcome(d.code, step_id, "done"), opened, False
+        return ServiceOutcome(d.code, step_id, "done"), opened, ready, False
 
     def _record(
         self, attempt: Attempt, step: Step, d: Dossier, rev: int | None, operation: str
-    ) -> list[int]:
-        """Record the result in a short transaction; the service steps it opened."""
+    ) -> tuple[list[int], Prepared]:
+        """Record the result in a short transaction; the service steps it opened, and what
+        their calls need (read in that transaction, handed on once it has committed)."""
         ctx = self.ctx
         result = attempt.result
         if result is None:
@@ -281,7 +300,7 @@ class ServiceSteps:
         if attempt.wrote:
             # The operation wrote: its writes and the result commit together, or neither.
             try:
-                moved = self._finish(attempt.db, step, d.code, rev, data)
+                moved, ready = self._finish(attempt.db, step, d.code, rev, data)
                 attempt.commit()
             except BaseException:
                 attempt.rollback()
@@ -290,13 +309,13 @@ class ServiceSteps:
         else:
             attempt.close()  # its connection goes back first: the engine's records the result
             with ctx.command(d.code) as db:
-                moved = self._finish(db, step, d.code, rev, data)
+                moved, ready = self._finish(db, step, d.code, rev, data)
         self._moved[d.code] = moved
-        return list(ctx.pending_services)
+        return list(ctx.pending_services), ready
 
     def _finish(
         self, db: Any, step: Step, code: str, rev: int | None, data: Mapping[str, Any]
-    ) -> Dossier:
+    ) -> tuple[Dossier, Prepared]:
         ctx = self.ctx
         cur = ctx.records.step(db, step.id)
         if cur is None or not cur.is_open:
@@ -311,7 +330,10 @@ class ServiceSteps:
             raise _Discarded(
                 f"the dossier changed while the operation ran (revision {rev} -> {stored})", True
             )
-        return self.progress.finish_step(db, ctx.procedure(d.procedure_version), d, cur, None, data)
+        moved = self.progress.finish_step(
+            db, ctx.procedure(d.procedure_version), d, cur, None, data, rev=stored
+        )
+        return moved, self.prepare(db, code)
 
     def _discarded(
         self, step: Step, d: Dossier, x: _Discarded, now: datetime | None, rerun: bool
@@ -422,10 +444,10 @@ class ServiceSteps:
                     data=extra,
                 )
         with self._runner():
-            outcomes, opened = self._run(step_id, None)
+            outcomes, opened, ready = self._run(step_id, None)
             if outcomes[-1].outcome == "failed" and outcomes[-1].exception is not None:
                 raise outcomes[-1].exception
-            self.run_held(opened)
+            self.run_held(opened, prepared=ready)
         return ctx.dossier(ctx.db, dossier)
 
     def correct_data(
@@ -442,7 +464,7 @@ class ServiceSteps:
         with ctx.command(dossier) as db:
             d = ctx.open_dossier(db, dossier)
             open_steps = ctx.open_steps_of(db, dossier)
-            self._check_corrector(d, open_steps, officer)
+            _check_corrector(ctx.org, d, open_steps, officer)
             wf = ctx.workflows.load(db, d)
             wf.data.update(fields)
             # The ready tasks are the open steps: what their officers and operations see.
@@ -469,18 +491,21 @@ class ServiceSteps:
             ctx.pending_services = held
         return self.after_command(ctx.dossier(ctx.db, dossier))
 
-    def _check_corrector(self, d: Dossier, open_steps: Sequence[Step], officer: str) -> None:
-        """The receiving desk, a unit holding open work, or a head above one of them."""
-        org = self.ctx.org
-        if officer not in org.officers:
-            raise NotAllowed(f"unknown officer {officer!r}")
-        units = {d.receiving_unit, *(s.unit for s in open_steps)}
-        for u in units:
-            if org.may_act_for(officer, u) or any(
-                org.unit(a).head == officer for a in org.ancestors(u)
-            ):
-                return
-        raise NotAllowed(
-            f"officer {officer} may not correct the data of {d.code}: not of "
-            f"{', '.join(sorted(units))} nor a head above them"
-        )
+
+def _check_corrector(
+    org: Organisation, d: Dossier, open_steps: Sequence[Step], officer: str
+) -> None:
+    """Who may correct a dossier's data: the receiving desk, a unit holding open work, or a
+    head above one of them."""
+    if officer not in org.officers:
+        raise NotAllowed(f"unknown officer {officer!r}")
+    units = {d.receiving_unit, *(s.unit for s in open_steps)}
+    for u in units:
+        if org.may_act_for(officer, u) or any(
+            org.unit(a).head == officer for a in org.ancestors(u)
+        ):
+            return
+    raise NotAllowed(
+        f"officer {officer} may not correct the data of {d.code}: not of "
+        f"{', '.join(sorted(units))} nor a head above them"
+    )

@@ -173,8 +173,9 @@ class StepCommands:
             ctx.workflows.save(db, code, wf)
             dossier = ctx.dossier(db, code)
             ctx.hooks.call("dossier_received", dossier=dossier, db=db, _dossier=code)
+            prepared = self.services.prepare(db, code)
         # Committed: now the service steps it opened run, outside the transaction.
-        return self.services.after_command(dossier)
+        return self.services.after_command(dossier, prepared)
 
     def claim(self, dossier: str, step_id: int, officer: str) -> Step:
         """See :meth:`lienthong.engine.Engine.claim`."""
@@ -240,8 +241,9 @@ class StepCommands:
                     f"{', '.join(missing)}"
                 )
             d = self.progress.finish_step(db, proc, d, step, officer, data, acting=acting)
+            prepared = self.services.prepare(db, dossier)
         # Committed: the officer's work stands whatever the service steps it opened come to.
-        return self.services.after_command(d)
+        return self.services.after_command(d, prepared)
 
     def return_result(
         self, dossier: str, officer: str, data: Mapping[str, Any] | None = None

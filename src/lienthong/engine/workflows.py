@@ -15,13 +15,16 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from lienthong.bpmn.procedures import Procedure
 from lienthong.bpmn.state import dump_state, load_state
-from lienthong.bpmn.workflow import Workflow
+from lienthong.bpmn.workflow import Template, Workflow
 from lienthong.engine.procedures import Procedures
 from lienthong.errors import ScriptError
 from lienthong.store import tables
 from lienthong.store.records import Dossier
 
 CACHE_SIZE = 256
+_UNBUILT: Any = object()
+#: A revision not read yet (``None`` is the revision of a dossier without a stored state).
+UNREAD: Any = object()
 
 
 class Workflows:
@@ -31,10 +34,14 @@ class Workflows:
         self.procedures = procedures
         self.script_engine = script_engine
         self._cache: OrderedDict[str, tuple[int, BpmnWorkflow]] = OrderedDict()
+        # Each procedure version's new workflow, to copy (None: built afresh each time).
+        self._templates: dict[str, Template | None] = {}
 
-    def load(self, db: sqlite_utils.Database, d: Dossier) -> BpmnWorkflow:
-        """The dossier's workflow as the store has it now."""
-        rev = tables.state_rev(db, d.code)
+    def load(self, db: sqlite_utils.Database, d: Dossier, rev: Any = UNREAD) -> BpmnWorkflow:
+        """The dossier's workflow as the store has it now; ``rev``: its stored revision, if the
+        caller has just read it in the same transaction."""
+        if rev is UNREAD:
+            rev = tables.state_rev(db, d.code)
         cached = self._cache.get(d.code)
         if cached is not None and rev is not None and cached[0] == rev:
             self._cache.move_to_end(d.code)
@@ -42,6 +49,11 @@ class Workflows:
         blob = tables.load_state(db, d.code)
         proc = self.procedures.get(d.procedure_version)
         return load_state(blob, proc.spec, proc.subprocess_specs, self.script_engine)
+
+    def cached(self, code: str) -> tuple[int, BpmnWorkflow] | None:
+        """The dossier's workflow this engine saved last, and the revision it saved it at (it
+        may have advanced in memory since, within the command running now)."""
+        return self._cache.get(code)
 
     def save(self, db: sqlite_utils.Database, code: str, wf: BpmnWorkflow) -> None:
         """Store the workflow's state (a new revision) and keep it while it is open."""
@@ -57,7 +69,16 @@ class Workflows:
 
     def new(self, proc: Procedure) -> Workflow:
         """A new workflow of the procedure, not yet started."""
-        return Workflow(proc.spec, proc.subprocess_specs, script_engine=self.script_engine)
+        template = self._templates.get(proc.version, _UNBUILT)
+        if template is _UNBUILT or (template is not None and template.spec is not proc.spec):
+            try:
+                template = Template(proc.spec, proc.subprocess_specs)
+            except ValueError:
+                template = None
+            self._templates[proc.version] = template
+        if template is None:
+            return Workflow(proc.spec, proc.subprocess_specs, script_engine=self.script_engine)
+        return template.new(self.script_engine)
 
     def forget(self, code: str) -> None:
         """Drop a workflow that advanced in memory past what the store keeps."""

@@ -6,9 +6,10 @@ The engine returns these and passes them to hooks; they are snapshots, rebuilt f
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+import operator
+from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 
@@ -196,3 +197,25 @@ class Step:
             late_minutes=r.get("late_minutes"),
             arrived_late=bool(r.get("arrived_late")),
         )
+
+
+_R = TypeVar("_R", Dossier, Step)
+_FIELDS: dict[type, tuple[Callable[[Any], tuple[Any, ...]], dict[str, int]]] = {}
+
+
+def evolve(record: _R, **changes: Any) -> _R:
+    """``attrs.evolve(record, **changes)``, which looks the class's fields up on every call: here
+    their names are read once per class, and the record's values all at once."""
+    cls = type(record)
+    found = _FIELDS.get(cls)
+    if found is None:
+        names = [a.name for a in attrs.fields(cls)]
+        found = _FIELDS[cls] = (operator.attrgetter(*names), {n: i for i, n in enumerate(names)})
+    get, index = found
+    values = list(get(record))
+    for name, value in changes.items():
+        try:
+            values[index[name]] = value
+        except KeyError:
+            raise TypeError(f"{cls.__name__} has no field {name!r}") from None
+    return cls(*values)
