@@ -6,7 +6,7 @@ REV's tree is exported (``git archive``) to a temporary folder; each run starts 
 that tree with its ``src/`` first on ``PYTHONPATH``, then this checkout's, and so on ``--runs``
 times, so that the two share whatever load the machine has. The benchmark's last line must be a
 JSON object; its ``ratio_*`` fields are printed for each run, then the median of each side and
-the change.
+the change. A benchmark REV does not have is this checkout's, run in REV's tree.
 """
 
 from __future__ import annotations
@@ -40,8 +40,11 @@ def export(rev: str, into: Path) -> Path:
 
 def run(tree: Path, bench: str, args: list[str]) -> dict[str, float]:
     env = {**os.environ, "PYTHONPATH": str(tree / "src")}
+    script = tree / "bench" / bench
+    if not script.exists():  # a benchmark newer than REV: this checkout's, run in REV's tree
+        script = ROOT / "bench" / bench
     out = subprocess.run(
-        [sys.executable, str(tree / "bench" / bench), *args],
+        [sys.executable, str(script), *args],
         check=True,
         capture_output=True,
         text=True,
@@ -73,8 +76,10 @@ def main() -> None:
     for k in keys:
         before = statistics.median(r[k] for r in sides[args.rev])
         after = statistics.median(r[k] for r in sides["this checkout"])
-        print(f"  {k:18} {args.rev}: {before:.3f}   this checkout: {after:.3f}   "
-              f"({(after / before - 1) * 100:+.1f}%)")
+        print(
+            f"  {k:18} {args.rev}: {before:.3f}   this checkout: {after:.3f}   "
+            f"({(after / before - 1) * 100:+.1f}%)"
+        )
 
 
 if __name__ == "__main__":
