@@ -14,6 +14,7 @@ import pytest
 from lienthong import Dossier, Engine, FixedClock, Organisation, hookimpl
 from lienthong.demo import DEMO_ORG
 from lienthong.legaltime.clock import VN_TZ
+from lienthong.testing.databases import drop_all, store_for
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = ROOT / "processes"
@@ -69,7 +70,7 @@ def make_engine(tmp_path: Path, org: Organisation, clock: FixedClock) -> Callabl
         kw.setdefault("plugins", [FakeAgencies()])
         kw.setdefault("entry_points", False)
         kw.setdefault("clock", clock)
-        e = Engine(str(path or tmp_path / "lienthong.db"), org=kw.pop("org", org), **kw)
+        e = Engine(store_for(path or tmp_path / "lienthong.db"), org=kw.pop("org", org), **kw)
         engines.append(e)
         return e
 
@@ -77,6 +78,7 @@ def make_engine(tmp_path: Path, org: Organisation, clock: FixedClock) -> Callabl
     for e in engines:
         with contextlib.suppress(sqlite3.ProgrammingError):
             e.close()
+    drop_all()
 
 
 @pytest.fixture

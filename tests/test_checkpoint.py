@@ -14,6 +14,9 @@ from lienthong.store import Store
 from lienthong.store.checkpoint import Checkpointer
 from support import PROCESSES, FakeAgencies, receive_birth, run_to_end
 
+# WAL checkpoints: SQLite's own.
+pytestmark = pytest.mark.sqlite_only
+
 WAIT = 30  # seconds; a bound on waiting for the thread, never a pause
 
 

@@ -22,6 +22,10 @@ from lienthong import Engine, LienthongError, Status, StoreBusy, StoreError
 from lienthong.store import MIGRATIONS
 from support import PROCESSES, officer_of, receive_birth
 
+# Processes sharing one SQLite file, its locks and its errors; test_pg_processes.py runs
+# processes on PostgreSQL.
+pytestmark = pytest.mark.sqlite_only
+
 PROCESSES_AT_ONCE = 4
 OWN_DOSSIERS = 8
 #: The events of one dossier of the sample procedure run to its end (claims aside).

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
@@ -18,12 +17,10 @@ def test_the_ten_thousandth_dossier_of_a_day_is_numbered_10000(
     engine.load_procedures(PROCESSES)
     assert receive_birth(engine).code == f"{DESK}-250303-0001"
     # 9,999 receipts in a day, without making them: the unit's sequence as they would leave it.
-    conn = sqlite3.connect(path)
-    with conn:
-        conn.execute(
+    with engine.store.transaction() as db:
+        db.execute(
             "UPDATE daily_sequence SET last = 9999 WHERE unit = ? AND day = '250303'", [DESK]
         )
-    conn.close()
     big = receive_birth(engine).code
     assert big == f"{DESK}-250303-10000"
     assert receive_birth(engine).code == f"{DESK}-250303-10001"

@@ -427,6 +427,7 @@ def test_every_public_method_is_guarded() -> None:
     assert unguarded == []
 
 
+@pytest.mark.sqlite_only  # SQLite's own errors
 def test_sqlite_errors_are_store_errors_naming_the_command_and_the_file(
     make_engine: Callable[..., Engine], tmp_path: Path
 ) -> None:

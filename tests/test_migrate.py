@@ -32,6 +32,7 @@ from lienthong import (
     UnknownProcedure,
 )
 from lienthong.cli import main
+from lienthong.testing.databases import store_for
 from support import DESK, KHAI_SINH, receive_birth, run_to_end, snapshot
 
 CODE = "9.000042"
@@ -484,6 +485,7 @@ def test_an_older_version_loaded_again_stays_current_after_a_restart(
     assert make_engine(db).procedure(CODE).version == v1
 
 
+@pytest.mark.sqlite_only  # rewrites an old SQLite file
 def test_a_store_from_before_migration_009_keeps_its_current_versions(
     make_engine: Callable[..., Engine], clock: FixedClock, db: Path
 ) -> None:
@@ -515,7 +517,8 @@ def test_the_cli_moves_a_dossier_and_names_what_refuses_it(
 
     refused = run(
         main,
-        ["dossier", "migrate", code, "--to", no_review[:8], "--officer", CLERK, "--db", str(db)],
+        ["dossier", "migrate", code, "--to", no_review[:8], "--officer", CLERK,
+         "--db", store_for(db)],
     )
     assert refused.exit_code == 1
     [line] = refused.stderr.splitlines()
@@ -523,16 +526,19 @@ def test_the_cli_moves_a_dossier_and_names_what_refuses_it(
 
     both = run(
         main,
-        ["dossier", "migrate", code, "--to", v2, "--latest", "--officer", CLERK, "--db", str(db)],
+        ["dossier", "migrate", code, "--to", v2, "--latest", "--officer", CLERK,
+         "--db", store_for(db)],
     )
     assert both.exit_code == 2 and "exactly one of --to VERSION or --latest" in both.stderr
 
-    moved = run(main, ["dossier", "migrate", code, "--latest", "--officer", CLERK, "--db", str(db)])
+    moved = run(main, ["dossier", "migrate", code, "--latest", "--officer", CLERK,
+                       "--db", store_for(db)])
     assert moved.exit_code == 0, moved.output
     assert f"moved {code} from version {v1[:12]} (v1.bpmn) to {v2[:12]} (v2.bpmn)" in moved.output
     assert "open step 2  Thẩm định hồ sơ (review)" in moved.output
 
-    again = run(main, ["dossier", "migrate", code, "--latest", "--officer", CLERK, "--db", str(db)])
+    again = run(main, ["dossier", "migrate", code, "--latest", "--officer", CLERK,
+                       "--db", store_for(db)])
     assert again.exit_code == 1 and "already runs version" in again.stderr
 
 
@@ -553,6 +559,6 @@ def test_the_designers_page_console_example_is_what_the_command_prints(
     engine.close()
     shown = []
     for command in re.findall(r"^\$ lienthong (.*)$", block.group(1), re.M):
-        result = CliRunner().invoke(main, [*command.split(), "--db", str(db)])
+        result = CliRunner().invoke(main, [*command.split(), "--db", store_for(db)])
         shown.append(f"$ lienthong {command}\n{result.output}")
     assert "".join(shown) == block.group(1)

@@ -36,6 +36,8 @@ from lienthong.legaltime.clock import VN_TZ
 from lienthong.org import canonical_bytes, data_version
 from lienthong.plaindata import check_plain
 from lienthong.store import Store, orgs
+from lienthong.store.stores import open_store
+from lienthong.testing.databases import query, store_for
 from support import DESK, PROCESSES, FakeAgencies, receive_birth, run_to_end, vn
 
 CLERK = "nguyen.thu.ha"  # a desk officer who is no unit's head or deputy: free to leave
@@ -232,11 +234,8 @@ def _without_clerk(org: Organisation, desk_name: str = "") -> Organisation:
 
 
 def _rows(path: Path) -> list[tuple[str, str, int]]:
-    with sqlite3.connect(path) as conn:
-        found = conn.execute("SELECT version, loaded_at, seq FROM organisations ORDER BY seq")
-        out = list(found)
-    conn.close()
-    return out
+    found = query(path, "SELECT version, loaded_at, seq FROM organisations ORDER BY seq")
+    return [(str(v), str(at), int(seq)) for v, at, seq in found]  # type: ignore[call-overload]
 
 
 def test_versions_are_stored_once_and_names_outlive_a_leaver(
@@ -252,7 +251,7 @@ def test_versions_are_stored_once_and_names_outlive_a_leaver(
     later = _without_clerk(org, desk_name="Trung tâm Phục vụ hành chính công tỉnh Mẫu")
     make_engine(path, org=later).close()
     assert [r[0] for r in _rows(path)] == [org.version, later.version]
-    store = Store(path)
+    store = open_store(store_for(path))
     names = orgs.names(store.db)
     assert names.officer(CLERK) == "Nguyễn Thu Hà"  # she left; her name stays
     assert names.unit_of(CLERK) == DESK
@@ -333,13 +332,14 @@ def test_plugins_units_are_stored_and_given_again_in_their_place(
 
 
 def orgs_current(path: Path) -> dict[str, Any]:
-    store = Store(path)
+    store = open_store(store_for(path))
     data = orgs.current(store.db)
     store.close()
     assert data is not None
     return data
 
 
+@pytest.mark.sqlite_only  # edits the file with sqlite3
 def test_a_damaged_stored_organisation_is_named(
     make_engine: Callable[..., Engine], org: Organisation, tmp_path: Path
 ) -> None:
@@ -399,14 +399,14 @@ def test_dossier_show_needs_no_org_on_a_database_an_engine_wrote(
     code = _worked_dossier(make_engine, path, clock)
     # The province renames its desk and the clerk leaves: not the demo's organisation any more.
     make_engine(path, org=_without_clerk(org, desk_name="Trung tâm Hành chính công Mẫu")).close()
-    store = Store(path)
+    store = open_store(store_for(path))
     before = snapshot_of(store)
     store.close()
-    result = CliRunner().invoke(main, ["dossier", "show", code, "--db", str(path)])
+    result = CliRunner().invoke(main, ["dossier", "show", code, "--db", store_for(path)])
     assert result.exit_code == 0, result.output
     assert f"Trung tâm Hành chính công Mẫu ({DESK})" in result.output
     assert "Nguyễn Thu Hà" in result.output and CLERK not in result.output
-    store = Store(path)
+    store = open_store(store_for(path))
     assert snapshot_of(store) == before  # showing stored nothing
     store.close()
 
@@ -426,6 +426,7 @@ def _old_database(make_engine: Callable[..., Engine], path: Path, clock: FixedCl
     return code
 
 
+@pytest.mark.sqlite_only  # rewrites an old SQLite file
 @pytest.mark.parametrize("command", [["dossier", "show", "{code}"], ["work", "--once"]])
 def test_an_old_database_without_org_is_one_line_asking_for_it(
     make_engine: Callable[..., Engine], clock: FixedClock, tmp_path: Path, command: list[str]
@@ -433,15 +434,15 @@ def test_an_old_database_without_org_is_one_line_asking_for_it(
     path = tmp_path / "old.db"
     code = _old_database(make_engine, path, clock)
     args = [a.format(code=code) for a in command]
-    result = CliRunner().invoke(main, [*args, "--db", str(path)])
+    result = CliRunner().invoke(main, [*args, "--db", store_for(path)])
     assert result.exit_code == 1
     [line] = result.stderr.splitlines()
     assert line.startswith(f"Error: {path}: no organisation is stored") and "--org FILE" in line
     assert "Traceback" not in result.output
-    shown = CliRunner().invoke(main, [*args, "--db", str(path), "--org", str(DEMO_ORG)])
+    shown = CliRunner().invoke(main, [*args, "--db", store_for(path), "--org", str(DEMO_ORG)])
     assert shown.exit_code == 0, shown.output
     # Given once, it is kept: the next time needs no --org.
-    again = CliRunner().invoke(main, [*args, "--db", str(path)])
+    again = CliRunner().invoke(main, [*args, "--db", store_for(path)])
     assert again.exit_code == 0, again.output
     assert again.output == shown.output
 

@@ -96,6 +96,7 @@ def test_a_read_is_one_deferred_transaction(two: tuple[Engine, Engine]) -> None:
     assert inside.count("SELECT") >= 3  # the dossier, its steps, its audit rows
 
 
+@pytest.mark.sqlite_only  # SQLite's write lock
 def test_reads_take_no_write_lock(make_engine: Callable[..., Engine], tmp_path: Any) -> None:
     """While another connection holds the write lock, every read-only method answers at once
     (the engine would raise StoreBusy after busy_timeout=0 if it asked for the lock)."""

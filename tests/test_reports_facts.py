@@ -328,6 +328,7 @@ def test_a_day_period_holds_its_days_whole(a: date, b: date) -> None:
 
 
 # -- indexes -------------------------------------------------------------------------------------
+@pytest.mark.sqlite_only  # SQLite's query plans
 def test_every_report_statement_reads_through_an_index(engine: Engine) -> None:
     dossier(engine, "D9", resolved_at=at(10), late_minutes=5, apology_issued_at=at(5))
     step(engine, "D9", COMMUNE, late_minutes=5)
@@ -372,6 +373,7 @@ def test_every_report_statement_reads_through_an_index(engine: Engine) -> None:
     assert len(statements) > 20
 
 
+@pytest.mark.sqlite_only  # a backup copy of the file
 def test_an_old_store_without_the_indexes_still_reports(engine: Engine, tmp_path: Any) -> None:
     # A store opened read-only cannot be migrated: the reports are slower there, not wrong.
     dossier(engine, "D10", resolved_at=at(10), late_minutes=0, result_class="early")

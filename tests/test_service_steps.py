@@ -32,6 +32,7 @@ from click.testing import CliRunner
 from lienthong import Engine, FixedClock, InvalidData, NotAllowed, PluginError, Status, hookimpl
 from lienthong.engine.context import iso
 from lienthong.store import jobs
+from lienthong.testing.databases import store_for
 from support import DESK, KHAI_SINH, PROCESSES, officer_of, receive_birth, snapshot, vn
 
 POLICE_OP = "police.record_residence"
@@ -151,7 +152,7 @@ def test_the_slow_agency_call_holds_no_lock(make, agency, clock, tmp_path):
         # Another engine on the file (another application server) while the police's system
         # keeps the first one waiting.
         assert agency.started.wait(30)
-        second = Engine(str(tmp_path / "lienthong.db"), org=engine.org, clock=clock,
+        second = Engine(store_for(tmp_path / "lienthong.db"), org=engine.org, clock=clock,
                         plugins=[Agency()], entry_points=False)
         try:
             step = open_step(second, other, "reception")
@@ -183,7 +184,7 @@ def test_a_result_that_comes_back_after_the_dossier_changed_is_discarded(make, a
 
     def meanwhile() -> None:
         assert agency.started.wait(30)
-        desk = Engine(str(tmp_path / "lienthong.db"), org=engine.org, clock=clock,
+        desk = Engine(store_for(tmp_path / "lienthong.db"), org=engine.org, clock=clock,
                       plugins=[Agency()], entry_points=False)
         try:
             desk.correct_data(code, officer=officer_of(desk, DESK), reason="Địa chỉ thiếu số nhà",
@@ -380,7 +381,7 @@ def test_two_workers_never_run_one_step_twice(make, agency, clock, tmp_path):
 
     def second_worker() -> None:
         assert agency.started.wait(30)
-        second = Engine(str(tmp_path / "lienthong.db"), org=first.org, clock=clock,
+        second = Engine(store_for(tmp_path / "lienthong.db"), org=first.org, clock=clock,
                         plugins=[agency], entry_points=False, services="worker")
         try:
             seen.append(second.work(T0 + timedelta(seconds=5)))
@@ -525,7 +526,7 @@ def test_lienthong_work_once(make, clock, tmp_path, monkeypatch):
 
     from lienthong.cli import main
 
-    db = str(tmp_path / "lienthong.db")
+    db = store_for(tmp_path / "lienthong.db")
     result = CliRunner().invoke(main, ["work", "--db", db, "--once"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
@@ -617,6 +618,7 @@ class LockingAgency(Agency):
         return super().perform_operation(operation, dossier, data, db)
 
 
+@pytest.mark.sqlite_only  # holds SQLite's write lock from a connection of its own
 def test_a_failure_the_busy_store_cannot_record_leaves_the_step_to_its_lease(
     make, clock, tmp_path
 ):

@@ -69,6 +69,7 @@ def test_role_resolution_prefers_the_nearest_unit(org: Organisation) -> None:
     _ = Officer
 
 
+@pytest.mark.sqlite_only  # SQLite's query plans
 def test_queues_and_the_tick_search_indexes_never_scan_steps(engine: Engine) -> None:
     # A province keeps a million open steps: each queue and each due-work query must go through
     # an index (migration 002 made the open-step indexes skip NULL keys; the officer queue is

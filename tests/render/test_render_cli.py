@@ -10,6 +10,7 @@ from lxml import etree
 
 from lienthong import Engine, FixedClock
 from lienthong.bpmn.render import render_bpmn
+from lienthong.testing.databases import store_for
 from support import DESK, KHAI_SINH, officer_of, receive_birth, vn
 
 CORPUS = Path(__file__).parent.parent / "lint" / "corpus"
@@ -40,7 +41,7 @@ def test_render_a_file(tmp_path: Path) -> None:
 
 
 def test_render_a_stored_procedure_by_code(engine: Engine, tmp_path: Path) -> None:
-    db = str(tmp_path / "lienthong.db")  # the engine fixture's file, with its organisation
+    db = store_for(tmp_path / "lienthong.db")  # the engine fixture's file, with its organisation
     out = tmp_path / "k.svg"
     result = run("render", "233448", "--db", db, "--out", str(out))
     assert result.exit_code == 0, result.output
@@ -83,7 +84,7 @@ def test_dossier_diagram(engine: Engine, clock: FixedClock, tmp_path: Path) -> N
     [reception] = engine.open_steps(unit=DESK)
     clock.set(vn(2025, 3, 3, 10, 0))
     engine.complete(d.code, reception.id, officer_of(engine, DESK))
-    db, out = str(tmp_path / "lienthong.db"), tmp_path / "d.svg"
+    db, out = store_for(tmp_path / "lienthong.db"), tmp_path / "d.svg"
     result = run("dossier", "diagram", d.code, "--db", db, "--at", "2025-03-03T10:30",
                  "--out", str(out))  # fmt: skip
     assert result.exit_code == 0, result.output

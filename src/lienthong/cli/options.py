@@ -8,6 +8,9 @@ from pathlib import Path
 
 import click
 
+from lienthong.errors import LienthongError
+from lienthong.store import stores
+
 DEFAULT_DB = "lienthong.db"
 
 
@@ -17,7 +20,7 @@ def db_option(f):  # type: ignore[no-untyped-def]
         "db",
         default=lambda: os.environ.get("LIENTHONG_DB", DEFAULT_DB),
         show_default=f"$LIENTHONG_DB or {DEFAULT_DB}",
-        help="The SQLite file.",
+        help="The SQLite file, or a PostgreSQL address (postgresql://…).",
     )(f)
 
 
@@ -47,6 +50,12 @@ def existing_db(db: str) -> str:
     reads must not give some other file (an empty one, another program's database) lienthong's
     tables.
     """
+    if stores.is_address(db):
+        try:
+            stores.reader(db).close()
+        except LienthongError as e:
+            raise click.ClickException(str(e)) from None
+        return db
     p = Path(db)
     try:
         if not p.exists():

@@ -211,6 +211,10 @@ class Calls:
             if self._idle:
                 return self._idle.pop()
         assert self.path is not None
+        opener = getattr(self.store, "operation_database", None)
+        if opener is not None:  # PostgreSQL: a connection of the store's pool
+            opdb: OperationDatabase = opener()
+            return opdb
         main = self.store.db.conn
         settings = {p: main.execute(f"PRAGMA {p}").fetchone()[0] for p in _PRAGMAS}
         # The connection is used by the call's thread, then by the engine's to record the

@@ -66,12 +66,15 @@ from lienthong.plugins.manager import HookCaller, make_plugin_manager
 from lienthong.status import Channel
 from lienthong.store.records import Dossier, Step
 from lienthong.store.sqlite import Store
+from lienthong.store.stores import open_store
 
 
 class Engine(Queries):
     """Runs dossiers of loaded procedures for one organisation, on one store.
 
-    :param db: a path to the SQLite file, ``":memory:"``, or a :class:`~lienthong.store.Store`.
+    :param db: a path to the SQLite file, ``":memory:"``, a PostgreSQL address
+        (``postgresql://…``, :mod:`lienthong.store.postgres`), or a
+        :class:`~lienthong.store.Store`.
     :param org: the :class:`~lienthong.org.Organisation`, or a path to its TOML file; stored
         in the database (each version once) when the engine opens it. ``None``: the organisation
         the database holds, the one the last engine opened with
@@ -166,7 +169,7 @@ class Engine(Queries):
         self.store = (
             db
             if isinstance(db, Store)
-            else Store(
+            else open_store(
                 arg.path(db, "db"),
                 durability=durability,
                 checkpoints=checkpoints,

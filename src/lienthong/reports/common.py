@@ -19,7 +19,7 @@ import sqlite_utils
 from lienthong.errors import InvalidData, OrganisationError, StoreError, UnknownProcedure
 from lienthong.legaltime.clock import VN_TZ
 from lienthong.org import Organisation
-from lienthong.store import orgs
+from lienthong.store import orgs, stores
 
 #: Below and above every stored instant (they all start with a four-digit year).
 _LOW, _HIGH = "0000", "9999"
@@ -32,6 +32,8 @@ def as_db(db: sqlite_utils.Database | sqlite3.Connection | str | Path) -> sqlite
         return db
     if isinstance(db, sqlite3.Connection):
         return sqlite_utils.Database(db)
+    if stores.is_address(db):
+        return stores.reader(str(db))
     p = Path(db)
     if not p.is_file():
         raise StoreError(f"{db}: no such database file")
