@@ -20,11 +20,11 @@ import pytest
 from concurrency_workers import open_engine, worker
 from lienthong import Engine, LienthongError, Status, StoreBusy, StoreError
 from lienthong.store import MIGRATIONS
+from lienthong.testing.databases import store_for
 from support import PROCESSES, officer_of, receive_birth
 
-# Processes sharing one SQLite file, its locks and its errors; test_pg_processes.py runs
-# processes on PostgreSQL.
-pytestmark = pytest.mark.sqlite_only
+#: The one-process tests below are about SQLite's own locks and errors.
+sqlite_only = pytest.mark.sqlite_only
 
 PROCESSES_AT_ONCE = 4
 OWN_DOSSIERS = 8
@@ -34,7 +34,8 @@ ONE_DOSSIER = {"received": 1, "handoff": 7, "returned": 1}
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    path = tmp_path_factory.mktemp("concurrency") / "shared.db"
+    # A file, or (LIENTHONG_TEST_DB set) a schema on the PostgreSQL server: the same race.
+    path = store_for(tmp_path_factory.mktemp("concurrency") / "shared.db")
     engine = open_engine(str(path))
     engine.load_procedures(PROCESSES)
     shared = receive_birth(engine, "Người nộp chung").code
@@ -59,15 +60,12 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     crashes = [r["crash"] for r in results if "crash" in r]
     assert not crashes, "\n".join(crashes)
     outcomes = [dict(o, worker=r["index"]) for r in results for o in r["outcomes"]]
-    conn = sqlite3.connect(path)
-    conn.row_factory = sqlite3.Row
-    db = {
-        "steps": [dict(r) for r in conn.execute("SELECT * FROM steps ORDER BY id")],
-        "audit": [dict(r) for r in conn.execute("SELECT * FROM audit ORDER BY id")],
-        "dossiers": [dict(r) for r in conn.execute("SELECT * FROM dossiers ORDER BY code")],
-    }
-    conn.close()
     check = open_engine(str(path))
+    db = {
+        "steps": list(check.db.query("SELECT * FROM steps ORDER BY id")),
+        "audit": list(check.db.query("SELECT * FROM audit ORDER BY id")),
+        "dossiers": list(check.db.query("SELECT * FROM dossiers ORDER BY code")),
+    }
     verified = check.verify_audit()
     check.close()
     return {
@@ -89,9 +87,9 @@ def test_creating_opening_and_loading_at_once_succeed(run: dict[str, Any]) -> No
     start = [o for o in run["outcomes"] if o["race"] == "start"]
     assert len(start) == 3 * PROCESSES_AT_ONCE
     assert [o for o in start if o["outcome"] != "ok"] == []
-    conn = sqlite3.connect(f"{run['path']}.fresh")
-    migrations = [r[0] for r in conn.execute("SELECT name FROM _migrations ORDER BY name")]
-    conn.close()
+    fresh = open_engine(f"{run['path']}.fresh")  # made by the workers: nothing to migrate
+    migrations = [r[0] for r in fresh.db.execute("SELECT name FROM _migrations ORDER BY name")]
+    fresh.close()
     assert migrations == [name for name, _ in MIGRATIONS]  # each applied once
 
 
@@ -177,6 +175,7 @@ def _counts(path: Path) -> tuple[int, int, int]:
         conn.close()
 
 
+@sqlite_only
 def test_a_command_that_gets_no_lock_raises_store_busy(
     make_engine: Callable[..., Engine], tmp_path: Path
 ) -> None:
@@ -206,6 +205,7 @@ def test_a_command_that_gets_no_lock_raises_store_busy(
     assert engine.verify_audit().ok
 
 
+@sqlite_only
 def test_a_write_on_a_stale_snapshot_is_store_busy(
     make_engine: Callable[..., Engine], tmp_path: Path
 ) -> None:
@@ -228,6 +228,7 @@ def test_a_write_on_a_stale_snapshot_is_store_busy(
     assert engine.verify_audit().ok
 
 
+@sqlite_only
 @pytest.mark.parametrize("action", ["ABORT", "ROLLBACK"])
 def test_other_sqlite_errors_inside_a_command_are_store_errors(
     make_engine: Callable[..., Engine], tmp_path: Path, action: str

@@ -56,7 +56,7 @@ SUPPORT_FUNCTIONS = (
     "WHERE schemaname = current_schema() "
     "UNION ALL SELECT 'trigger', tgname::text, c.relname::text, NULL FROM pg_trigger t "
     "JOIN pg_class c ON c.oid = t.tgrelid WHERE NOT t.tgisinternal "
-    "AND c.relnamespace = current_schema()::regnamespace",
+    "AND c.relnamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())",
     "CREATE FUNCTION lienthong_refuse() RETURNS trigger LANGUAGE plpgsql "
     "AS 'BEGIN RAISE EXCEPTION ''%'', TG_ARGV[0] USING ERRCODE = ''23000''; END'",
 )

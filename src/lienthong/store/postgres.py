@@ -218,7 +218,7 @@ class PgStore(Store):
         SUPPORT_FUNCTIONS`), in the store's schema, once."""
         found = self._conn.execute(
             "SELECT 1 FROM pg_proc WHERE proname = 'lienthong_refuse' "
-            "AND pronamespace = current_schema()::regnamespace"
+            "AND pronamespace = (SELECT oid FROM pg_namespace WHERE nspname = current_schema())"
         ).fetchone()
         if found:
             return
