@@ -67,6 +67,10 @@ class SheetRow:
     #: step (or completed it unclaimed; a service step: at once); ``None`` while nobody has.
     #: For the other rows, the row's own instant.
     received_at: datetime | None = None
+    #: The GHI CHÚ without the kind: a handoff's next step, a request's or apology's reason.
+    detail: str = ""
+    #: The appointment the row set (a supplement received, a pause ended, the apology).
+    appointment: datetime | None = None
 
 
 @attrs.frozen
@@ -311,6 +315,7 @@ def control_sheet(
             cause, label = _CAUSES[r["event"]]
             reappointments.append(Reappointment(at=at, appointment=due, cause=cause, label=label))
         event = r["event"]
+        detail = _detail(event, r["note"] or "")
         giver, receiver = r["from_unit"], r["to_unit"]
         stopped = event == "withdrawn" and r["from_officer"] != APPLICANT
         if stopped:
@@ -327,12 +332,14 @@ def control_sheet(
                 giver_officer=officer_name(r["from_officer"]),
                 receiver_officer=officer_name(taker),
                 result=result_label(r["result_class"]),
-                note=_note(event, KINDS[kind_key], r["note"] or "", due),
+                note=_note(event, KINDS[kind_key], detail, due),
                 giver_acting=giver_acting,
                 receiver_acting=receiver_acting,
                 event=event,
                 kind=KINDS[kind_key],
                 received_at=taken_at(r, at),
+                detail=detail,
+                appointment=due if event in _CAUSES else None,
             )
         )
     resolving = sorted({st.unit for st in steps.values() if st.step_kind == "processing"})
@@ -358,18 +365,26 @@ def control_sheet(
     )
 
 
-def _note(event: str, kind: str, stored: str, due: datetime | None) -> str:
-    """The GHI CHÚ of a row: the next step's name for a handoff; else the row's kind, with the
-    reason or what it changed."""
-    if event == "handoff":
-        return stored
+def _detail(event: str, stored: str) -> str:
+    """What a row's GHI CHÚ says beside its kind: the next step's name for a handoff, the
+    reason of a request, refusal, apology, withdrawal or pause; nothing for the others (the
+    stored notes of a reception and a return are the engine's: procedure code, channel)."""
     if event in ("received", "returned"):
-        return kind  # their stored notes are the engine's (procedure code, channel)
+        return ""
     if event == "supplement_received":
-        return f"{kind}; thời hạn giải quyết tính lại từ đầu, hẹn trả {fmt_instant(due)}"
-    if event == "apology":
-        return f"{kind}: {stored}; hẹn trả lại {fmt_instant(due)}"
-    return f"{kind}: {stored}" if stored else kind
+        return "thời hạn giải quyết tính lại từ đầu"
+    return stored
+
+
+def _note(event: str, kind: str, detail: str, appointment: datetime | None) -> str:
+    """The GHI CHÚ of a row in the text sheet: a handoff's next step; else the kind, the
+    detail and the appointment the row set."""
+    if event == "handoff":
+        return detail
+    out = f"{kind}: {detail}" if detail else kind
+    if appointment is not None and event in _CAUSES:
+        out += f"; hẹn trả {'lại ' if event == 'apology' else ''}{fmt_instant(appointment)}"
+    return out
 
 
 def _data(text: str) -> dict[str, Any]:
