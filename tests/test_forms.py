@@ -431,3 +431,18 @@ def test_a_deadline_reads_back_as_its_working_minutes(minutes: int) -> None:
     total = sum(int(n) * parts[u] for n, u in itertools.pairwise(words) if n.isdigit())
     assert total == minutes
     assert text_.endswith("làm việc") or "ngày làm việc" in text_
+
+
+def test_the_wheel_carries_every_template() -> None:
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parents[1]
+    pyproject = tomllib.loads((root / "pyproject.toml").read_text(encoding="utf-8"))
+    patterns = pyproject["tool"]["setuptools"]["package-data"]["lienthong"]
+    package = root / "src" / "lienthong"
+    files = [p.relative_to(package).as_posix() for p in (package / "forms" / "templates").iterdir()]
+    assert {f"mau{n}.html.j2" for n in forms.FORMS} | {"forms.css"} <= {
+        f.split("/")[-1] for f in files
+    }
+    assert [f for f in files if not any(fnmatch.fnmatch(f, pat) for pat in patterns)] == []
