@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: demo test lint bench images clean
+.PHONY: demo test lint bench images forms-images clean
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ images: $(STAMP)
 	$(BIN)/lienthong demo --db $(IMAGES_DB) > /dev/null
 	$(BIN)/lienthong dossier diagram 000.00.01.H29-260204-0009 --db $(IMAGES_DB) \
 		--at 2026-02-10T09:00+07:00 --out docs/images/rendered/dossier-khai-sinh-in-progress.svg
+
+# The pictures in docs/images/forms/ (docs/forms.md): the first page of each form of Circular
+# 03/2025 of the demo (seed 7), at 60 dpi. Needs pdftoppm (poppler-utils).
+FORMS_DB := $(or $(TMPDIR),/tmp)/lienthong-forms.db
+forms-images: $(STAMP)
+	$(BIN)/python tools/forms_images.py --db $(FORMS_DB) --out docs/images/forms
 
 clean:
 	rm -rf $(VENV) lienthong.db lienthong.db-wal lienthong.db-shm

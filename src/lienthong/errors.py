@@ -82,6 +82,17 @@ class AuditError(LienthongError):
     """The audit chain is broken; names the first broken row."""
 
 
+class FormError(LienthongError):
+    """A form of Circular 03/2025 (Mẫu 01–07) cannot be made: an unknown form number, or a
+    dossier, period or unit it cannot be made for. Names the form and the dossier."""
+
+
+class FormNotApplicable(FormError):
+    """The dossier lacks what the form records: Mẫu 02 for a dossier never asked for a
+    supplement, Mẫu 03 for one not refused, Mẫu 04 with no apology, Mẫu 05 with no withdrawal
+    or stop, Mẫu 01 for one not received (yet). Names the form, the dossier and its status."""
+
+
 class StoreError(LienthongError):
     """The database failed under a command: the file is not a lienthong database, is locked,
     corrupt or unreadable, or the Engine was closed. Names the command and the file; the SQLite

@@ -21,6 +21,7 @@ from lienthong.cli import (
     calendar,
     demo,
     dossier,
+    form,
     lint,
     plugins,
     procedure,
@@ -77,5 +78,6 @@ main.add_command(lint.lint)
 main.add_command(report.report)
 main.add_command(render.render)
 main.add_command(procedure.procedure)
+main.add_command(form.form)
 
 __all__ = ["Main", "main"]

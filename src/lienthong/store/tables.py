@@ -55,6 +55,25 @@ class Records:
         found = rows(db, f"SELECT * FROM dossiers WHERE {where} ORDER BY code", args)
         return [Dossier.from_row(r) for r in found]
 
+    @staticmethod
+    def received_between(
+        db: sqlite_utils.Database, low: str, high: str, unit: str | None = None
+    ) -> list[Dossier]:
+        """The dossiers received (``received_at``) in ``[low, high)``, stored instants as text,
+        by one receiving unit or all, in the order they were received (the tracking book,
+        Mẫu 07). ``channel IN (1, 2, 3)`` lets SQLite range over the index
+        ``dossiers_received`` (channel first) instead of reading every dossier."""
+        sql = (
+            "SELECT * FROM dossiers WHERE channel IN (1, 2, 3) AND received_at >= ? "
+            "AND received_at < ?"
+        )
+        args: list[object] = [low, high]
+        if unit is not None:
+            sql += " AND receiving_unit = ?"
+            args.append(unit)
+        found = rows(db, sql + " ORDER BY received_at, code", args)
+        return [Dossier.from_row(r) for r in found]
+
     # -- steps -------------------------------------------------------------------------------
     def _steps_where(
         self, db: sqlite_utils.Database, sql: str, args: Sequence[object]
