@@ -29,6 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("lienthong.bpmn", "lienthong.store"),
     ("lienthong.plugins",),
     ("lienthong.reports",),
+    ("lienthong.portal",),
     ("lienthong.engine",),
     ("lienthong.demo", "lienthong.testing", "lienthong.cli"),
 ]
