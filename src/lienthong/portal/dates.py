@@ -3,6 +3,7 @@ the portal's adapter services take them), e.g. ``20250303090000`` for 09:00 on 3
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 
@@ -20,10 +21,17 @@ def portal_date(t: datetime | str | None) -> str | None:
     if t is None or t == "":
         return None
     if isinstance(t, str):
-        t = datetime.fromisoformat(t)
+        return _from_text(t)
     if t.tzinfo is None:
         raise ValueError(f"portal_date: {t.isoformat()} has no time zone")
     return t.astimezone(VN_TZ).strftime(FORMAT)
+
+
+@functools.lru_cache(maxsize=4096)
+def _from_text(text: str) -> str | None:
+    # The engine builds a dossier's payload after every command that changed it: the same
+    # stored instants, formatted again and again.
+    return portal_date(datetime.fromisoformat(text))
 
 
 def from_portal_date(text: str) -> datetime:

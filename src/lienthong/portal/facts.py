@@ -71,14 +71,45 @@ class Facts:
         return self.titles.get(officer or "") or None
 
 
-def read(source: Source, code: str, *, org: Organisation | None = None) -> Facts:
+@attrs.frozen
+class Naming:
+    """The names and titles a payload shows, read once for many dossiers (:func:`naming`)."""
+
+    names: orgs.Names
+    titles: Mapping[str, str]
+
+
+def naming(db: sqlite_utils.Database, org: Organisation | None = None) -> Naming:
+    """Unit and officer names from every organisation stored, officers' titles from the
+    current one; ``org``'s win."""
+    names = orgs.names(db)
+    titles: dict[str, str] = {}
+    for o in (orgs.current(db) or {}).get("officers", ()):
+        if isinstance(o, Mapping) and o.get("title"):
+            titles[str(o.get("id"))] = str(o["title"])
+    if org is not None:
+        names = names | orgs.Names.of(org)
+        titles.update({o.id: o.title for o in org.officers.values() if o.title})
+    return Naming(names, titles)
+
+
+def read(
+    source: Source,
+    code: str,
+    *,
+    org: Organisation | None = None,
+    named: Naming | None = None,
+    records: Records | None = None,
+) -> Facts:
     """The facts of dossier ``code`` (:class:`~lienthong.errors.DossierNotFound` if it has
     none). ``org``, or the engine's own organisation when ``source`` is an engine, names units
-    and officers where the organisations stored in the database do not (its names win)."""
+    and officers where the organisations stored in the database do not (its names win).
+    ``named`` (:func:`naming`) and ``records`` (a reader that keeps what it built) are for a
+    caller that reads many dossiers: the engine, after every command."""
     db, owned, org = _database(source, org)
     try:
         with _snapshot(db):
-            return _read(db, code, org)
+            return _read(db, code, named or naming(db, org), records or Records())
     finally:
         if owned:
             db.conn.close()
@@ -114,26 +145,16 @@ def _snapshot(db: sqlite_utils.Database) -> Iterator[None]:
             conn.execute("ROLLBACK")
 
 
-def _read(db: sqlite_utils.Database, code: str, org: Organisation | None) -> Facts:
-    records = Records()
+def _read(db: sqlite_utils.Database, code: str, named: Naming, records: Records) -> Facts:
     d = records.dossier(db, code)
-    names = orgs.names(db)
-    titles: dict[str, str] = {}
-    current = orgs.current(db)
-    for o in (current or {}).get("officers", ()):
-        if isinstance(o, Mapping) and o.get("title"):
-            titles[str(o.get("id"))] = str(o["title"])
-    if org is not None:
-        names = names | orgs.Names.of(org)
-        titles.update({o.id: o.title for o in org.officers.values() if o.title})
     return Facts(
         dossier=d,
         steps={s.id: s for s in records.steps_of(db, code)},
         audit=tuple(audit.rows_for(db, code)),
         procedure_name=tables.procedure_name(db, d.procedure_version) or "",
         lanes=_lanes(db, d.procedure_version),
-        names=names,
-        titles=titles,
+        names=named.names,
+        titles=named.titles,
     )
 
 

@@ -11,7 +11,7 @@ row stands (its status and appointment), which a property test checks over rando
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -156,8 +156,13 @@ def progress_records(
     nothing was handed on. ``source`` and ``org`` as for
     :func:`~lienthong.portal.portal_record`."""
     f = source if isinstance(source, Facts) else read(source, _code(code), **kw)
+    return progress_of(f, timeline(f))
+
+
+def progress_of(f: Facts, moments: Sequence[Moment]) -> list[dict[str, Any]]:
+    """:func:`progress_records` from the facts and their :func:`timeline`."""
     out = []
-    for m in timeline(f):
+    for m in moments:
         r = m.row
         if r["event"] == "handoff" and not r["to_unit"]:
             continue
@@ -258,9 +263,14 @@ def supplement_list(
     the applicant has not brought it), and the appointment before the request and the one the
     restarted deadline set (``NgayHenTraMoi``, once received)."""
     f = source if isinstance(source, Facts) else read(source, _code(code), **kw)
+    return supplements_of(f, timeline(f))
+
+
+def supplements_of(f: Facts, moments: Sequence[Moment]) -> list[dict[str, Any]]:
+    """:func:`supplement_list` from the facts and their :func:`timeline`."""
     out: list[dict[str, Any]] = []
     before: datetime | None = None
-    for m in timeline(f):
+    for m in moments:
         r = m.row
         if r["event"] == "supplement_requested":
             data = _data(r)
@@ -296,9 +306,14 @@ def extension_list(
     who signed it, the unit, when, the reason, the appointment it moved and the new one, and
     whether it came after its legal latest instant (``GiaHanMuon`` ``"1"``)."""
     f = source if isinstance(source, Facts) else read(source, _code(code), **kw)
+    return extensions_of(f, timeline(f))
+
+
+def extensions_of(f: Facts, moments: Sequence[Moment]) -> list[dict[str, Any]]:
+    """:func:`extension_list` from the facts and their :func:`timeline`."""
     out = []
     before: datetime | None = None
-    for m in timeline(f):
+    for m in moments:
         r = m.row
         if r["event"] == "apology":
             data = _data(r)

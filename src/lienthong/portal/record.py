@@ -10,13 +10,19 @@ and says where each known one comes from). lienthong builds the record; a plugin
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from lienthong.org import Organisation
 from lienthong.portal.dates import portal_date
 from lienthong.portal.facts import Facts, Source, read
-from lienthong.portal.progress import extension_list, progress_records, supplement_list
+from lienthong.portal.progress import (
+    Moment,
+    extensions_of,
+    progress_of,
+    supplements_of,
+    timeline,
+)
 from lienthong.status import Status
 
 #: The dossier record's fields, in domain.md §5's order, and the one lienthong adds
@@ -95,16 +101,20 @@ def portal_record(source: Source, code: str, *, org: Organisation | None = None)
 
 
 def portal_payload(
-    source: Source, code: str, *, org: Organisation | None = None
+    source: Source, code: str, *, org: Organisation | None = None, **kw: Any
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The record and the progress records of dossier ``code``, read in one snapshot: what
-    the ``portal_record_changed`` hook receives."""
-    f = read(source, code, org=org)
-    return record_of(f), progress_records(f)
+    the ``portal_record_changed`` hook receives. ``kw``: as for
+    :func:`lienthong.portal.facts.read`."""
+    f = read(source, code, org=org, **kw)
+    moments = timeline(f)
+    return record_of(f, moments), progress_of(f, moments)
 
 
-def record_of(f: Facts) -> dict[str, Any]:
-    """The record, from the facts read (:func:`lienthong.portal.facts.read`)."""
+def record_of(f: Facts, moments: Sequence[Moment] | None = None) -> dict[str, Any]:
+    """The record, from the facts read (:func:`lienthong.portal.facts.read`) and their
+    :func:`~lienthong.portal.progress.timeline` (computed if not given)."""
+    moments = timeline(f) if moments is None else moments
     d = f.dossier
     applicant = d.applicant
     name = _text(applicant.get("name"))
@@ -132,8 +142,8 @@ def record_of(f: Facts) -> dict[str, Any]:
         KenhThucHien=str(int(d.channel)),
         TaiLieuNop=[_document(doc) for doc in d.documents],
         DanhSachLePhi=None if d.fee is None else _fees(d.fee),
-        DanhSachHoSoBoSung=supplement_list(f),
-        DanhSachGiaHan=extension_list(f),
+        DanhSachHoSoBoSung=supplements_of(f, moments),
+        DanhSachGiaHan=extensions_of(f, moments),
     )
     return out
 
