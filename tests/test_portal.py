@@ -380,3 +380,31 @@ def test_the_portal_date_is_vietnamese_time_to_the_second() -> None:
 
 def test_the_portal_names_the_applicant_as_the_engine_writes_it() -> None:
     assert facts.APPLICANT == context.APPLICANT
+
+
+def test_a_tick_action_undone_alone_is_not_sent_and_the_committed_ones_are() -> None:
+    clock = FixedClock(vn(2025, 3, 3, 9, 0))
+    rec = Recorder()
+    doomed: set[str] = set()
+
+    class FailsOne:
+        @hookimpl
+        def audit_event(self, row: dict) -> None:
+            if row["event"] == "supplement_expired" and row["dossier"] in doomed:
+                raise RuntimeError("this one fails")
+
+    engine = make_test_engine(FakeAgencies(), rec, FailsOne(), clock=clock, processes=[KHAI_SINH])
+    codes = []
+    for _ in range(2):
+        code = receive(engine)
+        work(engine, clock, code, until="register_birth")
+        engine.request_supplement(code, officer=COMMUNE_HEAD, missing=["x"], reason="Thiếu.")
+        codes.append(code)
+    first, second = codes
+    doomed.add(second)
+    n = len(rec.calls)
+    with pytest.raises(PluginError):
+        engine.tick(clock.advance(days=16))
+    # The first expiry committed and was sent; the second was undone, and so was its mark.
+    assert [(c[0]["MaHoSo"], c[0]["TrangThaiHoSo"]) for c in rec.calls[n:]] == [(first, "8")]
+    assert engine.dossier(second).status == 5

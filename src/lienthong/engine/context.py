@@ -184,11 +184,12 @@ class Context:
     def audit(self, db: sqlite_utils.Database, **fields: Any) -> dict[str, Any]:
         """Append an audit row and tell the ``audit_event`` hook."""
         row = audit.append(db, **fields)
-        self.hooks.call("audit_event", row=row, db=db, _dossier=fields.get("dossier"))
         event = fields.get("event")
-        # A step done that only waits for a parallel branch hands nothing on: no change.
+        # A step done that only waits for a parallel branch hands nothing on: no change. (Noted
+        # before the hook: if it raises, the savepoint or transaction undone drops the note.)
         if event in CHANGES and (event != "handoff" or fields.get("to_unit")):
             self.changed[fields["dossier"]] = None
+        self.hooks.call("audit_event", row=row, db=db, _dossier=fields.get("dossier"))
         return row
 
     def apology_instants(
