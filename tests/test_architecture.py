@@ -29,7 +29,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("lienthong.bpmn", "lienthong.store"),
     ("lienthong.plugins",),
     ("lienthong.reports",),
-    ("lienthong.forms",),
+    ("lienthong.forms", "lienthong.portal"),
     ("lienthong.engine",),
     ("lienthong.demo", "lienthong.testing", "lienthong.cli"),
 ]

@@ -26,6 +26,7 @@ BLOCK = re.compile(r"```python\n(.*?)```", re.S)
         "docs/permissions.md",
         "docs/reports.md",
         "docs/forms.md",
+        "docs/portal.md",
         "README.md",
     ],
 )

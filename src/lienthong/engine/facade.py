@@ -42,6 +42,7 @@ from lienthong.bpmn.procedures import Procedure
 from lienthong.bpmn.scripts import make_script_engine
 from lienthong.engine import arguments as arg
 from lienthong.engine import organisation
+from lienthong.engine.aftercommit import AfterCommit
 from lienthong.engine.apology import ApologyCommands
 from lienthong.engine.context import Context, iso
 from lienthong.engine.guard import guarded as _guarded
@@ -209,6 +210,7 @@ class Engine(Queries):
             supplement_window=self.supplement_window,
             supplements_per_unit=self.supplements_per_unit,
         )
+        self._ctx.after_commit = AfterCommit(self._ctx)
         progress = Progress(self._ctx)
         service_steps = ServiceSteps(self._ctx, progress, **services_options)
         self._steps = StepCommands(self._ctx, progress, service_steps)

@@ -343,6 +343,12 @@ def procedure_code(db: sqlite_utils.Database, version: str) -> str | None:
     return row[0] if row else None
 
 
+def procedure_name(db: sqlite_utils.Database, version: str) -> str | None:
+    """The procedure name (tên TTHC) of a stored version, or ``None`` if it is not stored."""
+    row = db.conn.execute("SELECT name FROM procedures WHERE version = ?", [version]).fetchone()
+    return row[0] if row else None
+
+
 def procedure_source(db: sqlite_utils.Database, version: str) -> tuple[bytes, str] | None:
     """A stored version's BPMN bytes and the name of the file it came from."""
     row = db.conn.execute(
