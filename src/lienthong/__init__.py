@@ -25,6 +25,7 @@ from lienthong.engine import Engine, TickReport
 from lienthong.errors import (
     AuditError,
     CalendarError,
+    ConfigError,
     DossierClosed,
     DossierNotFound,
     InternalError,
@@ -67,6 +68,7 @@ __all__ = [
     "CalendarError",
     "Channel",
     "Clock",
+    "ConfigError",
     "ControlSheet",
     "Delegation",
     "Dossier",
