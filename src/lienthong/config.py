@@ -78,13 +78,22 @@ class Config:
         wrong."""
         p = Path(path)
         try:
-            raw = tomllib.loads(p.read_text(encoding="utf-8"))
+            text = p.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ConfigError(f"{p}: no such configuration file") from None
-        except tomllib.TOMLDecodeError as e:
-            raise ConfigError(f"{p}: not valid TOML: {e}") from None
         except (OSError, UnicodeDecodeError, ValueError) as e:
             raise ConfigError(f"{p}: cannot read: {e}") from None
+        return cls.parse(text, p)
+
+    @classmethod
+    def parse(cls, text: str, path: str | os.PathLike[str] = FILE) -> Config:
+        """The settings of ``text``, as if read from ``path`` (errors name it; relative paths
+        are relative to its folder)."""
+        p = Path(path)
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{p}: not valid TOML: {e}") from None
         return cls(p, _checked(raw, SCHEMA, p, p.parent, ""))
 
     @classmethod
@@ -295,6 +304,11 @@ backoff = 60.0
 
 [services.timeouts]
 # "police.record_residence" = 60
+
+# [lint]
+# `lienthong lint` reads its rules here (docs/designers.md): a warning rule "off" or "warn", or
+# made an "error".
+# rules = { "gateway-default" = "error", "camunda-ignored" = "off" }
 
 [audit]
 # Where `lienthong audit anchor` appends its signed checkpoints (docs/cli.md).
