@@ -28,6 +28,10 @@ __all__ = ["dossiers", "queue", "tick"]
 log = logging.getLogger("lienthong.tick")
 
 
+def _n(count: int, word: str) -> str:
+    return f"{count} {word}" + ("" if count == 1 else "s")
+
+
 def _iso(t: datetime | None) -> str | None:
     return t.isoformat(timespec="seconds") if t is not None else None
 
@@ -86,7 +90,7 @@ def tick(
         except KeyboardInterrupt:  # Ctrl-C, or the service's stop signal (KillSignal=SIGINT)
             pass
     if every is not None and fmt == "text":
-        click.echo(f"stopped after {total} actions")
+        click.echo(f"stopped after {_n(total, 'action')}")
 
 
 def _summary(actions: tuple[Any, ...], now: datetime, fmt: str) -> None:
@@ -102,7 +106,7 @@ def _summary(actions: tuple[Any, ...], now: datetime, fmt: str) -> None:
     kinds = Counter(kind for _at, kind, _code, _step in actions)
     counted = ", ".join(f"{k} {n}" for k, n in sorted(kinds.items()))
     more = f" ({counted})" if counted else ""
-    click.echo(f"tick at {_iso(now)}: {len(actions)} actions{more}")
+    click.echo(f"tick at {_iso(now)}: {_n(len(actions), 'action')}{more}")
 
 
 @click.command()
@@ -139,7 +143,7 @@ def queue(unit: str | None, officer: str | None, db: str, org: str | None, fmt: 
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
     who = f"unit {unit}" if unit else f"officer {officer}"
-    click.echo(f"{len(rows)} open steps for {who}")
+    click.echo(f"{_n(len(rows), 'open step')} for {who}")
     for r in rows:
         late = "  LATE" if r["overdue"] else ""
         click.echo(
@@ -199,7 +203,7 @@ def dossiers(
     if fmt == "json":
         click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{len(rows)} dossiers")
+    click.echo(_n(len(rows), "dossier"))
     for r in rows:
         click.echo(
             f"  {r['code']}  {r['status']:>2} {r['status_label']:24}  {r['procedure']:10}  "

@@ -73,6 +73,10 @@ def backup(
             check = dst.execute("PRAGMA quick_check").fetchone()[0]
             if check != "ok":
                 raise StoreError(f"{target}: the copy fails SQLite's check: {check}")
+            # One self-contained file to keep or ship (the source's WAL mode would give every
+            # reader of the copy a -wal and a -shm beside it); an Engine that opens it as its
+            # database switches it back to WAL.
+            dst.execute("PRAGMA journal_mode=DELETE").fetchone()
         finally:
             dst.close()
         src.execute("COMMIT")
