@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: demo test lint bench images report-images forms-images clean
+.PHONY: demo test lint bench images report-images forms-images clean wheel-check
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,11 @@ demo: $(STAMP)
 
 test: $(STAMP) lint
 	$(BIN)/pytest
+
+# The wheel alone, installed in a fresh virtualenv, runs the first day from an empty folder
+# (demo, tick, queue, dossier show, backup, audit verify): .ci/wheel-check. CI runs it after test.
+wheel-check:
+	PYTHON=$(PYTHON) .ci/wheel-check
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench plugins

@@ -26,6 +26,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("lienthong.plaindata",),
     ("lienthong.org",),
     ("lienthong.legaltime",),
+    ("lienthong.config",),
     ("lienthong.bpmn", "lienthong.store"),
     ("lienthong.plugins",),
     ("lienthong.reports",),

@@ -26,6 +26,7 @@ from lienthong.engine import Engine, TickReport
 from lienthong.errors import (
     AuditError,
     CalendarError,
+    ConfigError,
     DossierClosed,
     DossierNotFound,
     FormError,
@@ -70,6 +71,7 @@ __all__ = [
     "CalendarError",
     "Channel",
     "Clock",
+    "ConfigError",
     "ControlSheet",
     "Delegation",
     "Dossier",

@@ -7,6 +7,9 @@ changed when one is raised from a command.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class LienthongError(Exception):
     """Base class of every error lienthong raises on purpose."""
@@ -116,3 +119,15 @@ class TableError(InvalidData):
     #: Each problem as ``(row, column, message)``: row 0 for the header rows or the whole table,
     #: column ``""`` when the problem is not in one column.
     problems: tuple[tuple[int, str, str], ...] = ()
+
+
+class ConfigError(InvalidData):
+    """A configuration file (``lienthong.toml``) that cannot be used: the message names the file
+    and the key (``[work] limit``), and for a key it does not know, the nearest one it does."""
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'parent'?"`` for the known name nearest ``word`` (difflib), or ``""``:
+    the end of the message that refuses an unknown key."""
+    found = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean {found[0]!r}?" if found else ""

@@ -23,7 +23,7 @@ from typing import Any
 import click
 import sqlite_utils
 
-from lienthong.cli.options import db_option
+from lienthong.cli.options import current_config, db_option
 from lienthong.errors import LienthongError
 from lienthong.legaltime.clock import SystemClock
 from lienthong.plugins.manager import HookCaller, make_plugin_manager
@@ -86,9 +86,13 @@ def keygen(out: str) -> None:
 @audit.command("anchor")
 @db_option
 @click.option("--key", "key_file", required=True, metavar="KEY",
-              help="The private key file (from 'lienthong audit keygen').")
-@click.option("--out", "out", default=None, metavar="FILE", type=click.Path(dir_okay=False),
-              help="Append the checkpoint to this anchors file (JSON Lines); default: print it.")
+              default=lambda: current_config().anchor_key,
+              help="The private key file (from 'lienthong audit keygen'); default: "
+              "$LIENTHONG_ANCHOR_KEY, else lienthong.toml's [audit] key.")
+@click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False),
+              default=lambda: current_config().get("audit.anchors"),
+              help="Append the checkpoint to this anchors file (JSON Lines); default: "
+              "lienthong.toml's [audit] anchors, else print it.")
 def anchor(db: str, key_file: str, out: str | None) -> None:
     """Verify the audit chain, sign its head and write the checkpoint (one JSON line).
 

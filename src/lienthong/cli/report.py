@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from lienthong.cli.options import db_option, existing_db, org_option
+from lienthong.cli.options import db_option, existing_db, org_option, progress
 
 KINDS = ("officers", "units", "returned", "apologies", "period")
 TITLES = {
@@ -104,7 +104,8 @@ def report(
             "apologies": reports.apologies,
             "period": reports.period_report,
         }[kind]
-        result = fn(database, org=names, period=period, unit=unit, procedure=procedure)
+        with progress(f"report {kind}"):  # a spinner, only on a terminal: a year takes seconds
+            result = fn(database, org=names, period=period, unit=unit, procedure=procedure)
     finally:
         database.conn.close()
     title = f"{TITLES[kind]} — {period.describe()}"

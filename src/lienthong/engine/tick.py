@@ -302,6 +302,8 @@ class TickCommands:
     def _fire_apology_required(self, code: str, at_text: str) -> list[Any]:
         at = datetime.fromisoformat(at_text)
         with self.ctx.command() as db:
+            if not due.apology_reminder_pending(db, code):
+                return []  # another tick fired it after this one read what was due
             d = self.ctx.dossier(db, code)
             if d.is_closed or d.apology_issued_at is not None:
                 tables.update_dossier(db, code, {"apology_fired": 1})

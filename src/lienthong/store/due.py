@@ -84,3 +84,10 @@ def next_escalation(db: sqlite_utils.Database, step_id: int) -> str | None:
         "SELECT next_escalation_at FROM steps WHERE id = ? AND closed_at IS NULL", [step_id]
     ).fetchone()
     return row[0] if row else None
+
+
+def apology_reminder_pending(db: sqlite_utils.Database, code: str) -> bool:
+    """Whether the dossier's apology reminder has not fired yet: read again inside the action's
+    transaction, since another tick may have fired it after this one read what was due."""
+    row = db.conn.execute("SELECT apology_fired FROM dossiers WHERE code = ?", [code]).fetchone()
+    return row is not None and row[0] == 0
