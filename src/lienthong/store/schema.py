@@ -4,7 +4,7 @@ Tables: ``procedures`` (one row per BPMN version), ``dossiers``, ``dossier_state
 dossier's SpiffWorkflow state, never the process definition, kept apart so the dossier row stays
 small), ``steps`` (open and closed, indexed by unit, officer and due instant), ``daily_sequence``
 (the NNNN of dossier codes), ``audit`` (append-only, hash-chained; triggers refuse UPDATE and
-DELETE).
+DELETE; since migration 004 each row also carries a digest of its dossier's rows).
 
 Migrations are applied in order and recorded in ``_migrations``; each migration's docstring says
 what it changed.
@@ -162,6 +162,24 @@ def _m003_service_jobs(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m004_state_digests(db: sqlite_utils.Database) -> None:
+    """Each audit row vouches for its dossier's rows (``lienthong audit verify --deep``).
+
+    ``audit.format``: which fields a row's hash covers; the rows written before stay format 1
+    (:data:`lienthong.store.audit.FIELDS`) and still verify. New rows are format 2: their hash
+    also covers the format and ``audit.state_digest``, the digest of the dossier's row and step
+    rows as they stood when the row was written (:mod:`lienthong.store.digests`; NULL on a row of
+    no dossier). Adding columns fires no trigger and rewrites no row.
+    """
+    _run_script(
+        db,
+        """
+        ALTER TABLE audit ADD COLUMN format INTEGER NOT NULL DEFAULT 1;
+        ALTER TABLE audit ADD COLUMN state_digest TEXT;
+        """,
+    )
+
+
 def _m005_accountability_facts(db: sqlite_utils.Database) -> None:
     """Facts about lateness that no later command rewrites (the accountability issue).
 
@@ -205,5 +223,6 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_lean_step_indexes", _m002_lean_step_indexes),
     ("003_service_jobs", _m003_service_jobs),
+    ("004_state_digests", _m004_state_digests),
     ("005_accountability_facts", _m005_accountability_facts),
 ]
