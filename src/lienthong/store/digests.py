@@ -178,7 +178,6 @@ def digest(db: sqlite_utils.Database | sqlite3.Connection, code: str) -> str:
 _Hashes = tuple[bytes, dict[int, bytes]]
 
 
-
 class Tracker:
     """Digests for one connection's audit rows, from what its writes changed.
 
@@ -325,9 +324,7 @@ class Batch:
 
 
 _STEP_INDEX = {c: i for i, c in enumerate(STEP_COLUMNS)}
-_TRACKERS: weakref.WeakKeyDictionary[sqlite_utils.Database, Tracker] = (
-    weakref.WeakKeyDictionary()
-)
+_TRACKERS: weakref.WeakKeyDictionary[sqlite_utils.Database, Tracker] = weakref.WeakKeyDictionary()
 
 
 def track(db: sqlite_utils.Database) -> Tracker:
