@@ -14,7 +14,7 @@ import pytest
 from lienthong import Dossier, Engine, FixedClock, Organisation, hookimpl
 from lienthong.demo import DEMO_ORG
 from lienthong.legaltime.clock import VN_TZ
-from lienthong.store import audit, digests
+from lienthong.store import audit, digests, tracker
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = ROOT / "processes"
@@ -71,9 +71,9 @@ def state_digests_checked(
         yield
         return
     wrong: list[str] = []
-    made = digests.Tracker.digests
+    made = tracker.Tracker.digests
 
-    def checked(self: digests.Tracker, conn: sqlite3.Connection, codes: Any) -> dict[str, str]:
+    def checked(self: tracker.Tracker, conn: sqlite3.Connection, codes: Any) -> dict[str, str]:
         codes = list(codes)
         got = made(self, conn, codes)
         for code in codes:
@@ -82,17 +82,17 @@ def state_digests_checked(
                 wrong.append(f"{code}: tracked {got[code]}, read {read}")
         return got
 
-    batch_done = digests.Batch.done
+    batch_done = tracker.Batch.done
 
-    def checked_batch(self: digests.Batch) -> None:
+    def checked_batch(self: tracker.Batch) -> None:
         for code, hashes in self._states.items():
             read = digests.digest(self._db, code)
-            if digests._compose(*hashes) != read:
-                wrong.append(f"{code}: batch {digests._compose(*hashes)}, read {read}")
+            if digests.compose(*hashes) != read:
+                wrong.append(f"{code}: batch {digests.compose(*hashes)}, read {read}")
         batch_done(self)
 
-    monkeypatch.setattr(digests.Tracker, "digests", checked)
-    monkeypatch.setattr(digests.Batch, "done", checked_batch)
+    monkeypatch.setattr(tracker.Tracker, "digests", checked)
+    monkeypatch.setattr(tracker.Batch, "done", checked_batch)
     yield
     assert not wrong, "state digests made from the writes differ from the tables:\n" + "\n".join(
         wrong

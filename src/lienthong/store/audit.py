@@ -25,7 +25,7 @@ import attrs
 import orjson
 import sqlite_utils
 
-from lienthong.store import digests
+from lienthong.store import digests, tracker
 
 GENESIS = "0" * 64
 FIELDS = (
@@ -107,10 +107,11 @@ def append(db: sqlite_utils.Database, **fields: Any) -> dict[str, Any]:
     row = _row(fields)
     if not db.conn.in_transaction:
         with db.atomic():
+            tracker.began(db)
             return append(db, **row)
     code = row["dossier"]
     # After the command's writes to the dossier: the digest vouches for them.
-    row["state_digest"] = None if code is None else digests.digests(db, (code,))[code]
+    row["state_digest"] = None if code is None else tracker.digests(db, (code,))[code]
     row["format"] = FORMAT
     last = db.conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     prev = last[0] if last else GENESIS
@@ -124,7 +125,7 @@ def append_many(db: sqlite_utils.Database, rows: Sequence[Mapping[str, Any]]) ->
     """Append rows in order, chained, with one INSERT statement run for all of them (inside the
     caller's transaction). For callers that need neither the rows' ids nor the audit_event hook.
     A row's state digest is its ``state_digest`` if it has one (see
-    :class:`~lienthong.store.digests.Batch`), else that of its dossier's rows as they stand
+    :class:`~lienthong.store.tracker.Batch`), else that of its dossier's rows as they stand
     when this is called."""
     built = [_row(fields) for fields in rows]
     given = [fields.get("state_digest") for fields in rows]
@@ -133,7 +134,7 @@ def append_many(db: sqlite_utils.Database, rows: Sequence[Mapping[str, Any]]) ->
         for r, g in zip(built, given, strict=True)
         if r["dossier"] is not None and g is None
     }
-    states = digests.digests(db, sorted(codes)) if codes else {}
+    states = tracker.digests(db, sorted(codes)) if codes else {}
     out = []
     last = db.conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
     prev = last[0] if last else GENESIS

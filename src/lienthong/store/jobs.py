@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlite_utils
 
-from lienthong.store import digests
+from lienthong.store import tracker
 from lienthong.store.due import PAUSED
 
 _PAUSED_SQL = ",".join(str(s) for s in PAUSED)
@@ -124,4 +124,4 @@ def record_failure(
         "next_attempt_at = ?, leased_by = NULL, lease_until = NULL WHERE id = ?",
         [error, next_attempt_at, step_id],
     )
-    digests.steps_written(db, (step_id,))
+    tracker.steps_written(db, (step_id,))

@@ -3,8 +3,8 @@ procedures and the daily sequence, each a named function (the SQL is here, nowhe
 
 Reads of dossiers and steps go through :class:`Records`, which keeps the record it built for a
 row while the row is unchanged: records are immutable, and rebuilding them (JSON, instants) costs
-more than the query. Every write tells :mod:`~lienthong.store.digests` which rows it changed, so
-that the next audit row's state digest reads only those again. Every function takes the
+more than the query. Every write tells :mod:`~lienthong.store.tracker` what it wrote, so that
+the next audit row's state digest need not read the rows again. Every function takes the
 connection of the command's transaction.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from lienthong.errors import DossierNotFound, LienthongError
-from lienthong.store import digests
+from lienthong.store import tracker
 from lienthong.store.records import Dossier, Step
 from lienthong.store.sqlite import insert, rows, update
 
@@ -138,13 +138,13 @@ class Records:
 def insert_dossier(db: sqlite_utils.Database, values: Mapping[str, object]) -> None:
     """Store a new dossier's row."""
     insert(db, "dossiers", values)
-    digests.dossier_written(db, str(values["code"]))
+    tracker.dossier_inserted(db, values)
 
 
 def update_dossier(db: sqlite_utils.Database, code: str, values: Mapping[str, object]) -> None:
     """Change columns of a dossier's row."""
     update(db, "dossiers", "code", code, values)
-    digests.dossier_written(db, code, values)
+    tracker.dossier_updated(db, code, values)
 
 
 def next_sequence(db: sqlite_utils.Database, unit: str, day: str) -> int:
@@ -195,14 +195,14 @@ def save_state(db: sqlite_utils.Database, code: str, state: bytes) -> int:
 def insert_step(db: sqlite_utils.Database, values: Mapping[str, object]) -> int:
     """Store a new step's row; return its id."""
     step_id = insert(db, "steps", values)
-    digests.steps_written(db, (step_id,))
+    tracker.step_inserted(db, step_id, values)
     return step_id
 
 
 def update_step(db: sqlite_utils.Database, step_id: int, values: Mapping[str, object]) -> None:
     """Change columns of a step's row."""
     update(db, "steps", "id", step_id, values)
-    digests.steps_written(db, (step_id,), values)
+    tracker.step_updated(db, step_id, values)
 
 
 def open_task_ids(db: sqlite_utils.Database, code: str) -> dict[str, str]:
@@ -222,7 +222,7 @@ def cancel_open_steps(db: sqlite_utils.Database, code: str, at: str | None) -> N
         "AND closed_at IS NULL",
         [at, code],
     )
-    digests.all_steps_written(db, code)
+    tracker.all_steps_written(db, code)
 
 
 def first_opened_at(db: sqlite_utils.Database, code: str, unit: str) -> str | None:

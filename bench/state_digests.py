@@ -1,0 +1,113 @@
+"""What the audit rows' state digests (``verify --deep``) cost a handoff.
+
+    .venv/bin/python bench/state_digests.py [--dossiers N] [--rounds R]
+
+Runs the loop of ``bench/handoffs.py`` (lienthong, committed per command) with the digests as
+they are, and with them switched off (every audit row's digest NULL, the writes telling nobody),
+in interleaved rounds on fresh files, and keeps each side's best round, so that both share the
+machine's load. The last line is a JSON object; ``ratio`` is handoffs per second with digests ÷
+without by the wall clock (1.0: free), ``ratio_cpu`` the same by the main thread's CPU time.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+# bench/calendar.py would shadow the standard library's calendar module: drop this folder.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+from lienthong.store import tracker  # noqa: E402
+
+
+def _load_handoffs() -> Any:
+    """bench/handoffs.py, whose loop this runs (this folder is not on sys.path)."""
+    import importlib.util
+
+    path = Path(__file__).with_name("handoffs.py")
+    spec = importlib.util.spec_from_file_location("handoffs", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+common = _load_handoffs()
+_TOLD = (
+    "dossier_inserted",
+    "dossier_updated",
+    "step_inserted",
+    "step_updated",
+    "steps_written",
+    "all_steps_written",
+)
+
+
+@contextmanager
+def switched_off() -> Iterator[None]:
+    """No digest: audit rows get NULL, writes tell no tracker."""
+    saved = {name: getattr(tracker, name) for name in ("digests", *_TOLD)}
+
+    def none(db: Any, codes: Iterable[str]) -> dict[str, None]:
+        return dict.fromkeys(codes)
+
+    tracker.digests = none  # type: ignore[assignment]
+    for name in _TOLD:
+        setattr(tracker, name, lambda *a, **k: None)
+    try:
+        yield
+    finally:
+        for name, fn in saved.items():
+            setattr(tracker, name, fn)
+
+
+def _round(n: int, folder: Path) -> tuple[float, float]:
+    """Handoffs per second of one round: by the wall clock, and by the main thread's CPU time
+    (the digests are all CPU in the main thread; other processes' load does not count in it,
+    nor does the disk, so this one overstates the digests' share)."""
+    cpu = time.thread_time()
+    t, h, _ = common.lienthong_durable(n, "normal", folder)
+    return h / t, h / (time.thread_time() - cpu)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--dossiers", type=int, default=100, help="dossiers per round")
+    ap.add_argument("--rounds", type=int, default=15)
+    args = ap.parse_args()
+    n = args.dossiers
+    best = {"on": [0.0, 0.0], "off": [0.0, 0.0]}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        common.lienthong_durable(20, "normal", folder / "warm")
+        for r in range(args.rounds):
+            # Which side goes first alternates, so that neither always follows the other.
+            for side in ("on", "off") if r % 2 == 0 else ("off", "on"):
+                if side == "on":
+                    wall, cpu = _round(n, folder / f"on{r}")
+                else:
+                    with switched_off():
+                        wall, cpu = _round(n, folder / f"off{r}")
+                best[side] = [max(best[side][0], wall), max(best[side][1], cpu)]
+    (on, on_cpu), (off, off_cpu) = best["on"], best["off"]
+    print(f"{n} khai sinh dossiers a round, best of {args.rounds} interleaved rounds each")
+    print(f"  with state digests     {on:8.0f} handoffs/s   {on_cpu:8.0f} per CPU second")
+    print(f"  without (NULL digests) {off:8.0f} handoffs/s   {off_cpu:8.0f} per CPU second")
+    print(f"  with / without: {on / off:.3f} by the clock, {on_cpu / off_cpu:.3f} by CPU time")
+    print(json.dumps({
+        "dossiers": n, "rounds": args.rounds, "with_hps": round(on, 1),
+        "without_hps": round(off, 1), "ratio": round(on / off, 3),
+        "with_cpu_hps": round(on_cpu, 1), "without_cpu_hps": round(off_cpu, 1),
+        "ratio_cpu": round(on_cpu / off_cpu, 3),
+    }))
+
+
+if __name__ == "__main__":
+    main()
