@@ -45,6 +45,12 @@ from lienthong.store.digests import (
 from lienthong.store.digests import STEPS_SQL as _STEPS_SQL
 
 _SOME_STEPS_SQL = "SELECT dossier, {} FROM steps WHERE id IN ({{}})".format(", ".join(STEP_COLUMNS))
+_SOME_DOSSIERS_SQL = "SELECT {} FROM dossiers WHERE code IN ({{}})".format(
+    ", ".join(DOSSIER_COLUMNS)
+)
+_STEPS_OF_SQL = "SELECT dossier, {} FROM steps WHERE dossier IN ({{}}) ORDER BY dossier, id".format(
+    ", ".join(STEP_COLUMNS)
+)
 _LAST_SQL = "SELECT state_digest FROM audit WHERE dossier = ? ORDER BY id DESC LIMIT 1"
 #: Dossiers one tracker keeps (about 1 kB each).
 CACHE_SIZE = 4096
@@ -257,21 +263,32 @@ class Tracker:
     ) -> dict[str, tuple[bytes, dict[int, bytes]]]:
         """Each dossier's row hashes as the rows stand now (copies, which the caller may change
         and then :meth:`vouch` for)."""
+        codes = list(codes)
+        # The dossiers it must read, read together: a tick's run reaches many at once.
+        fresh = [c for c in codes if self._usable(conn, c) is None]
+        read = self._read_many(conn, fresh) if len(fresh) > 1 else {}
         out = {}
         for code in codes:
-            kept = self._current(conn, code)
+            kept = read.get(code) or self._current(conn, code)
             out[code] = (kept.dh, dict(kept.hashes))
         return out
 
-    def vouch(self, code: str, dossier_hash: bytes, step_hashes: dict[int, bytes]) -> str:
-        """Take these as the dossier's row hashes (see :class:`Batch`); the digest text."""
+    def vouch(
+        self,
+        code: str,
+        dossier_hash: bytes,
+        step_hashes: dict[int, bytes],
+        text: str | None = None,
+    ) -> str:
+        """Take these as the dossier's row hashes (see :class:`Batch`; ``text``: their digest
+        text, if the caller made it already); the digest text."""
         kept = self._kept.get(code)
         if kept is None:
             kept = self._kept[code] = _Kept()
         kept.dh, kept.dloc = dossier_hash, dossier_hash[:4].hex()
         kept.hashes = step_hashes
         kept.locs = {i: f"{i}:{h[:4].hex()}" for i, h in step_hashes.items()}
-        return self._seal(None, code, kept)
+        return self._seal(None, code, kept, text)
 
     def _current(self, conn: sqlite3.Connection, code: str) -> _Kept:
         """The kept hashes of the dossier brought up to date with what was written, or read."""
@@ -369,13 +386,40 @@ class Tracker:
         self._trim()
         return kept
 
-    def _seal(self, conn: sqlite3.Connection | None, code: str, kept: _Kept) -> str:
-        """The digest text of the kept hashes, made the dossier's vouched state."""
+    def _read_many(self, conn: sqlite3.Connection, codes: list[str]) -> dict[str, _Kept]:
+        """:meth:`_read` of many dossiers, with a few statements."""
+        out: dict[str, _Kept] = {}
+        for at in range(0, len(codes), _CHUNK):
+            chunk = codes[at : at + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for code in chunk:
+                self._drop(code)
+                out[code] = self._kept[code] = _Kept()
+                out[code].dh = row_digest(None)
+                out[code].dloc = out[code].dh[:4].hex()
+            for r in conn.execute(_SOME_DOSSIERS_SQL.format(marks), chunk):
+                kept, row = out[r[0]], list(r)
+                kept.dh = row_digest(row)
+                kept.dloc = kept.dh[:4].hex()
+                kept.row = row if _plain(row) else None
+            for r in conn.execute(_STEPS_OF_SQL.format(marks), chunk):
+                self._hashed(r[0], out[r[0]], r[1], list(r[1:]))
+        self._whole.difference_update(codes)
+        self._trim()
+        return out
+
+    def _seal(
+        self, conn: sqlite3.Connection | None, code: str, kept: _Kept, text: str | None = None
+    ) -> str:
+        """The digest text of the kept hashes (``text``, if given), made the dossier's vouched
+        state."""
         hashes = kept.hashes
-        ids = sorted(hashes)
-        top = hashlib.sha256(b"".join([kept.dh, *[hashes[i] for i in ids]])).hexdigest()
-        locs = kept.locs
-        kept.text = " ".join([top, kept.dloc, *[locs[i] for i in ids]])
+        if text is None:
+            ids = sorted(hashes)
+            top = hashlib.sha256(b"".join([kept.dh, *[hashes[i] for i in ids]])).hexdigest()
+            locs = kept.locs
+            text = " ".join([top, kept.dloc, *[locs[i] for i in ids]])
+        kept.text = text
         kept.new = False
         kept.epoch, kept.serial = self.epoch, self.serial
         kept.gen = self._generation(conn) if conn is not None else self._gen
@@ -431,6 +475,7 @@ class Batch:
             for r in conn.execute(_SOME_STEPS_SQL.format(",".join("?" * len(chunk))), chunk):
                 self._dossier[r[1]] = r[0]
                 self._rows[r[1]] = list(r[1:])
+        self._texts: dict[str, str] = {}  # each dossier's digest text after its last update
         codes = sorted(set(self._dossier.values()))
         t = _of(db)
         if t is not None:
@@ -448,9 +493,11 @@ class Batch:
             if v is not None and type(v) not in (str, int):
                 raise TypeError(f"{col}={v!r}: only text, integers and nulls are digested here")
             row[i] = v
-        dh, hashes = self._states[self._dossier[step_id]]
+        code = self._dossier[step_id]
+        dh, hashes = self._states[code]
         hashes[step_id] = row_digest(row)
-        return compose(dh, hashes)
+        text = self._texts[code] = compose(dh, hashes)
+        return text
 
     def done(self) -> None:
         """The updates and the audit rows are written: the tracker vouches for the result."""
@@ -458,8 +505,8 @@ class Batch:
         if t is None:
             return
         t.steps_written(self._rows)  # their kept values are stale; their hashes are right
-        for code, hashes in self._states.items():
-            t.vouch(code, *hashes)
+        for code, (dh, hashes) in self._states.items():
+            t.vouch(code, dh, hashes, self._texts.get(code))
 
 
 _STEP_INDEX = {c: i for i, c in enumerate(STEP_COLUMNS)}
