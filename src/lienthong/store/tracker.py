@@ -59,7 +59,6 @@ CACHE_SIZE = 4096
 _MAX_DIRTY = 4096
 _CHUNK = 500  # ids per IN (...) list: well under SQLite's limit on parameters
 _UNKNOWN = object()  # a default value the tracker cannot tell
-_INT64 = 2**63
 _CLOSED_AT = STEP_COLUMNS.index("closed_at")
 
 
@@ -78,6 +77,8 @@ class _Layout:
             kind, default = declared.get(c, ("", None))
             self.kinds.append(int if kind == "INTEGER" else str if kind == "TEXT" else None)
             self.defaults.append(_default(default, self.kinds[-1]))
+        # The columns a call site's values go to, by the names it gives, in their order.
+        self._plans: dict[tuple[str, ...], tuple[tuple[int, int, type | None], ...]] = {}
         #: Columns whose default the tracker cannot tell: an insert must give them.
         self.unknown = frozenset(
             c for c, d in zip(columns, self.defaults, strict=True) if d is _UNKNOWN
@@ -91,16 +92,22 @@ class _Layout:
 
     def apply(self, row: list[Any], values: Mapping[str, Any]) -> list[Any] | None:
         """``row`` with ``values`` stored (in place), or ``None`` if SQLite would store one of
-        them as another value (text in an INTEGER column, a bool, an integer beyond 64 bits)."""
-        index, kinds = self.index, self.kinds
-        for col, v in values.items():
-            i = index.get(col)
-            if i is None:
-                continue
-            if v is not None:
-                t = type(v)
-                if t is not kinds[i] or (t is int and not -_INT64 <= v < _INT64):
-                    return None
+        them as another value (text in an INTEGER column, a number in a TEXT one, a bool). An
+        integer beyond 64 bits never gets here: SQLite refuses to store it."""
+        plan = self._plans.get(keys := tuple(values))
+        if plan is None:
+            if len(self._plans) > 256:  # call sites are few; a caller making up names is not
+                self._plans.clear()
+            plan = self._plans[keys] = tuple(
+                (n, self.index[c], self.kinds[self.index[c]])
+                for n, c in enumerate(keys)
+                if c in self.index
+            )
+        given = tuple(values.values())
+        for n, i, kind in plan:
+            v = given[n]
+            if v is not None and type(v) is not kind:
+                return None
             row[i] = v
         return row
 
