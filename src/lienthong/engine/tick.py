@@ -128,7 +128,7 @@ class TickCommands:
         :meth:`_plan_step_action` plans, the same as the one-at-a-time path writes."""
         rows = due.timer_rows(db, sorted({key for _, _, key in run}))
         # Each audit row vouches for its dossier as it stood after its own action.
-        states = tracker.Batch(db, list(rows))
+        states = tracker.Batch(db, {step_id: r["dossier"] for step_id, r in rows.items()})
         fired: list[Any] = []
         follow: list[tuple[str, str, Any]] = []
         updates: list[tuple[Any, ...]] = []

@@ -280,6 +280,12 @@ class Tracker:
             out[code] = (kept.dh, dict(kept.hashes))
         return out
 
+    def values(self, code: str, step_id: int) -> list[Any] | None:
+        """A copy of the step's values as the tracker keeps them (``None``: not kept)."""
+        kept = self._kept.get(code)
+        row = kept.steps.get(step_id) if kept is not None else None
+        return None if row is None else list(row)
+
     def vouch(
         self,
         code: str,
@@ -471,17 +477,11 @@ class Batch:
     them; write the audit rows; then :meth:`done`.
     """
 
-    def __init__(self, db: sqlite_utils.Database, step_ids: Sequence[int]) -> None:
+    def __init__(self, db: sqlite_utils.Database, steps: Mapping[int, str]) -> None:
+        """``steps``: the id of each step to update, and its dossier."""
         self._db = db
         conn = db.conn
-        self._rows: dict[int, list[Any]] = {}
-        self._dossier: dict[int, str] = {}
-        ids = sorted(set(step_ids))
-        for at in range(0, len(ids), _CHUNK):
-            chunk = ids[at : at + _CHUNK]
-            for r in conn.execute(_SOME_STEPS_SQL.format(",".join("?" * len(chunk))), chunk):
-                self._dossier[r[1]] = r[0]
-                self._rows[r[1]] = list(r[1:])
+        self._dossier = dict(steps)
         self._texts: dict[str, str] = {}  # each dossier's digest text after its last update
         codes = sorted(set(self._dossier.values()))
         t = _of(db)
@@ -489,6 +489,23 @@ class Batch:
             self._states = t.hashes(conn, codes)
         else:
             self._states = {c: read_hashes(conn, c) for c in codes}
+        # The steps' values as they stand: those the tracker keeps (it has just read the
+        # dossiers it did not keep), the others read.
+        self._rows: dict[int, list[Any]] = {}
+        missing = []
+        for step_id, code in self._dossier.items():
+            row = t.values(code, step_id) if t is not None else None
+            if row is None:
+                missing.append(step_id)
+            else:
+                self._rows[step_id] = row
+        missing.sort()
+        for at in range(0, len(missing), _CHUNK):
+            chunk = missing[at : at + _CHUNK]
+            for r in conn.execute(_SOME_STEPS_SQL.format(",".join("?" * len(chunk))), chunk):
+                self._rows[r[1]] = list(r[1:])
+        for step_id in self._dossier.keys() - self._rows.keys():  # gone meanwhile
+            del self._dossier[step_id]
 
     def apply(self, step_id: int, values: Mapping[str, Any]) -> str:
         """The digest text of the step's dossier once ``values`` are stored in the step."""
