@@ -14,7 +14,7 @@ import pytest
 from lienthong import Dossier, Engine, FixedClock, Organisation, hookimpl
 from lienthong.demo import DEMO_ORG
 from lienthong.legaltime.clock import VN_TZ
-from lienthong.store import audit, digests, tracker
+from lienthong.store import audit, batch, digests, tracker
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = ROOT / "processes"
@@ -82,9 +82,9 @@ def state_digests_checked(
                 wrong.append(f"{code}: tracked {got[code]}, read {read}")
         return got
 
-    batch_done = tracker.Batch.done
+    batch_done = batch.Batch.done
 
-    def checked_batch(self: tracker.Batch) -> None:
+    def checked_batch(self: batch.Batch) -> None:
         for code, hashes in self._states.items():
             read = digests.digest(self._db, code)
             if digests.compose(*hashes) != read:
@@ -92,7 +92,7 @@ def state_digests_checked(
         batch_done(self)
 
     monkeypatch.setattr(tracker.Tracker, "digests", checked)
-    monkeypatch.setattr(tracker.Batch, "done", checked_batch)
+    monkeypatch.setattr(batch.Batch, "done", checked_batch)
     yield
     assert not wrong, "state digests made from the writes differ from the tables:\n" + "\n".join(
         wrong

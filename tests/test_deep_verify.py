@@ -313,11 +313,13 @@ def test_edits_and_the_audit_chain_are_each_reported(
 
 
 @pytest.mark.tampers
+@pytest.mark.parametrize("restart", [False, True], ids=["same engine", "after a restart"])
 def test_an_edit_stays_found_after_the_engine_writes_to_the_dossier_again(
-    make_engine: Callable[..., Engine], clock: FixedClock
+    restart: bool, make_engine: Callable[..., Engine], clock: FixedClock, tmp_path: Path
 ) -> None:
-    # The engine digests from what it wrote, over the hashes its last digest vouched for: an
-    # edit made behind its back is not vouched for by its next audit row.
+    # The engine digests from what it wrote, over the row hashes its last digest vouched for
+    # (kept in memory, or read from the dossier's last audit row): an edit made behind its back
+    # to a row it does not write is not vouched for by its next audit row.
     engine = make_engine()
     engine.load_procedures(PROCESSES)
     code = receive_birth(engine).code
@@ -325,11 +327,30 @@ def test_an_edit_stays_found_after_the_engine_writes_to_the_dossier_again(
     clock.advance(hours=1)
     engine.complete(code, first.id, officer_of(engine, first.unit), {})
     engine.db.execute("UPDATE steps SET closed_by = 'someone-else' WHERE id = ?", [first.id])
+    if restart:
+        engine.close()
+        engine = make_engine()
     nxt = engine.open_steps(dossier=code)[0]
     engine.claim(code, nxt.id, officer_of(engine, nxt.unit))
     result = engine.verify_audit(deep=True)
     assert not result.ok and result.state is not None
     assert [(p.dossier, p.step_id) for p in result.state.problems] == [(code, first.id)]
+
+
+_HASH = st.binary(min_size=16, max_size=16)
+
+
+@settings(max_examples=200, deadline=None)
+@given(_HASH, st.dictionaries(st.integers(1, 2**62), _HASH, max_size=12))
+def test_a_digest_text_holds_every_row_hash(dossier: bytes, steps: dict[int, bytes]) -> None:
+    text = digests.compose(dossier, steps)
+    assert digests.parse(text) == (dossier, steps)
+    assert text.startswith("d:") and len(text.split(" ")) == len(steps) + 1
+
+
+@pytest.mark.parametrize("text", [None, 7, "", "abc", "d:short", "d:" + "A" * 22 + " x:y"])
+def test_what_is_not_a_digest_text_parses_to_nothing(text: object) -> None:
+    assert digests.parse(text) is None
 
 
 def test_deep_must_be_a_bool(engine: Engine) -> None:

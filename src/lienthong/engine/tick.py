@@ -19,7 +19,7 @@ import sqlite_utils
 from lienthong.engine.context import Context, iso
 from lienthong.engine.progress import Progress
 from lienthong.status import Status
-from lienthong.store import audit, due, tables, tracker
+from lienthong.store import audit, batch, due, tables
 from lienthong.store.records import Dossier, Step
 
 #: How many tick actions share one commit (each is still atomic on its own).
@@ -128,7 +128,7 @@ class TickCommands:
         :meth:`_plan_step_action` plans, the same as the one-at-a-time path writes."""
         rows = due.timer_rows(db, sorted({key for _, _, key in run}))
         # Each audit row vouches for its dossier as it stood after its own action.
-        states = tracker.Batch(db, {step_id: r["dossier"] for step_id, r in rows.items()})
+        states = batch.Batch(db, {step_id: r["dossier"] for step_id, r in rows.items()})
         fired: list[Any] = []
         follow: list[tuple[str, str, Any]] = []
         updates: list[tuple[Any, ...]] = []

@@ -125,7 +125,7 @@ def append_many(db: sqlite_utils.Database, rows: Sequence[Mapping[str, Any]]) ->
     """Append rows in order, chained, with one INSERT statement run for all of them (inside the
     caller's transaction). For callers that need neither the rows' ids nor the audit_event hook.
     A row's state digest is its ``state_digest`` if it has one (see
-    :class:`~lienthong.store.tracker.Batch`), else that of its dossier's rows as they stand
+    :class:`~lienthong.store.batch.Batch`), else that of its dossier's rows as they stand
     when this is called."""
     built = [_row(fields) for fields in rows]
     given = [fields.get("state_digest") for fields in rows]

@@ -19,16 +19,18 @@ audit row by design:
   schedule and lease, taken and let go by workers between attempts; the attempts themselves
   (``status``, ``attempts``, ``last_error``) are covered.
 
-The digest is text: the SHA-256 (hex) over the SHA-256 of each row in order (the dossier's, then
-its steps' by id), then a locator of 8 hex digits per row (``d`` for the dossier row, the step id
-for each step), so that a mismatch names the row that differs, the step that is missing or the
-one that was added. The locators only say where to look; the full digest is what is checked.
-A row is hashed as the compact JSON array of its covered columns in order, as SQLite returns
-them (see :func:`row_digest`).
+The digest is text: ``d:`` and the dossier row's hash, then ``ID:`` and each step row's hash, by
+step id, space-separated; a row's hash is the first 128 bits of the SHA-256 of the compact JSON
+array of its covered columns in order, as SQLite returns them (:func:`row_digest`), in base64
+(22 characters, no padding). So a mismatch names the row that differs, the step that is missing
+or the one that was added; an edit that keeps the digest must find another row with the same
+128 bits (a second preimage). Holding every row's hash, the last audit row of a dossier is also
+where the engine starts the next digest from when it keeps nothing of the dossier.
 """
 
 from __future__ import annotations
 
+import binascii
 import hashlib
 import json
 import math
@@ -112,7 +114,7 @@ STEP_COLUMNS = (
 DOSSIER_SQL = f"SELECT {', '.join(DOSSIER_COLUMNS)} FROM dossiers WHERE code = ?"
 # steps_dossier is an index on (dossier): its entries are in rowid order, so no sort is needed.
 STEPS_SQL = f"SELECT {', '.join(STEP_COLUMNS)} FROM steps WHERE dossier = ? ORDER BY id"
-_NO_ROW = hashlib.sha256(b"null").digest()
+_NO_ROW = hashlib.sha256(b"null").digest()[:16]
 
 
 def row_digest(values: Sequence[Any] | None) -> bytes:
@@ -137,17 +139,17 @@ def row_digest(values: Sequence[Any] | None) -> bytes:
         type(v) is float and not math.isfinite(v) for v in values
     ):
         return _fallback(values)
-    return hashlib.sha256(data).digest()
+    return hashlib.sha256(data).digest()[:16]
 
 
 def plain_digest(values: Sequence[Any]) -> bytes:
     """:func:`row_digest` of a row known to hold only text, 64-bit integers and nulls."""
-    return hashlib.sha256(orjson.dumps(values)).digest()
+    return hashlib.sha256(orjson.dumps(values)).digest()[:16]
 
 
 def _fallback(values: Sequence[Any]) -> bytes:
     data = json.dumps(list(values), ensure_ascii=False, separators=(",", ":"), default=_blob)
-    return hashlib.sha256(data.encode("utf-8", "surrogatepass")).digest()
+    return hashlib.sha256(data.encode("utf-8", "surrogatepass")).digest()[:16]
 
 
 def _blob(value: Any) -> Any:
@@ -156,14 +158,33 @@ def _blob(value: Any) -> Any:
     raise TypeError(f"cannot hash a {type(value).__name__}")
 
 
+def b64(h: bytes) -> str:
+    """A row's hash as the digest text writes it (22 base64 characters)."""
+    return binascii.b2a_base64(h, newline=False)[:22].decode("ascii")
+
+
 def compose(dossier_hash: bytes, step_hashes: Mapping[int, bytes]) -> str:
     """The digest text of a dossier row's hash and its steps' (by id)."""
-    ids = sorted(step_hashes)
-    hashes = [step_hashes[i] for i in ids]
-    top = hashlib.sha256(b"".join((dossier_hash, *hashes))).hexdigest()
     return " ".join(
-        (top, dossier_hash[:4].hex(), *(f"{i}:{step_hashes[i][:4].hex()}" for i in ids))
+        ("d:" + b64(dossier_hash), *(f"{i}:{b64(step_hashes[i])}" for i in sorted(step_hashes)))
     )
+
+
+def parse(text: object) -> tuple[bytes, dict[int, bytes]] | None:
+    """The row hashes of a digest text (``None``: it is not one)."""
+    parts = _parts(text)
+    if parts is None:
+        return None
+    try:
+        return _unb64(parts[0]), {i: _unb64(h) for i, h in parts[1].items()}
+    except (binascii.Error, ValueError):
+        return None
+
+
+def _unb64(text: str) -> bytes:
+    if len(text) != 22:
+        raise ValueError(text)
+    return binascii.a2b_base64(text + "==")
 
 
 def encode(dossier_row: Sequence[Any] | None, step_rows: Sequence[Sequence[Any]]) -> str:
@@ -290,7 +311,7 @@ def _locate(
     code: str, audit_id: int, vouched: object, now: str, dossier_missing: bool
 ) -> list[StateProblem]:
     """What differs between two digest texts, row by row."""
-    was = _parts(vouched) if isinstance(vouched, str) else None
+    was = _parts(vouched)
     is_ = _parts(now)
     since = f"since audit row {audit_id}"
     out: list[StateProblem] = []
@@ -309,21 +330,21 @@ def _locate(
             out.append(StateProblem(code, step_id, audit_id, f"the step row was changed {since}"))
     for step_id in is_[1].keys() - was[1].keys():
         out.append(StateProblem(code, step_id, audit_id, f"the step row was inserted {since}"))
-    if not out:  # the locators agree, the digests do not: a collision of 32 bits, or an edit
+    if not out:  # the same rows, written otherwise: an edit of the digest's form
         out.append(StateProblem(code, None, audit_id, f"its rows were changed {since}"))
     out.sort(key=lambda p: (p.step_id is not None, p.step_id or 0))
     return out
 
 
-def _parts(text: str) -> tuple[str, dict[int, str]] | None:
-    """The dossier row's locator and each step's, from a digest text."""
-    words = text.split(" ")
-    if len(words) < 2:
+def _parts(text: object) -> tuple[str, dict[int, str]] | None:
+    """The dossier row's hash and each step's, as written in a digest text."""
+    if not isinstance(text, str) or not text.startswith("d:"):
         return None
+    words = text.split(" ")
     steps: dict[int, str] = {}
-    for w in words[2:]:
+    for w in words[1:]:
         step_id, sep, h = w.partition(":")
         if not sep or not step_id.lstrip("-").isdigit():
             return None
         steps[int(step_id)] = h
-    return words[1], steps
+    return words[0][2:], steps

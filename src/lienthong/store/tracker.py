@@ -24,10 +24,9 @@ The test suite checks every digest a tracker makes against one read from the tab
 
 from __future__ import annotations
 
-import hashlib
 import sqlite3
 import weakref
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import sqlite_utils
@@ -36,20 +35,25 @@ from lienthong.store.digests import (
     DOSSIER_COLUMNS,
     DOSSIER_SQL,
     STEP_COLUMNS,
-    compose,
+    b64,
     digest,
+    parse,
     plain_digest,
-    read_hashes,
     row_digest,
 )
 from lienthong.store.digests import STEPS_SQL as _STEPS_SQL
+from lienthong.store.rowvalues import Layout, as_list, holds_plain
 
-_SOME_STEPS_SQL = "SELECT dossier, {} FROM steps WHERE id IN ({{}})".format(", ".join(STEP_COLUMNS))
+SOME_STEPS_SQL = "SELECT dossier, {} FROM steps WHERE id IN ({{}})".format(", ".join(STEP_COLUMNS))
 _SOME_DOSSIERS_SQL = "SELECT {} FROM dossiers WHERE code IN ({{}})".format(
     ", ".join(DOSSIER_COLUMNS)
 )
 _STEPS_OF_SQL = "SELECT dossier, {} FROM steps WHERE dossier IN ({{}}) ORDER BY dossier, id".format(
     ", ".join(STEP_COLUMNS)
+)
+_LAST_OF_SQL = (
+    "SELECT dossier, state_digest FROM audit WHERE id IN "
+    "(SELECT max(id) FROM audit WHERE dossier IN ({}) GROUP BY dossier)"
 )
 _LAST_SQL = "SELECT state_digest FROM audit WHERE dossier = ? ORDER BY id DESC LIMIT 1"
 #: Dossiers one tracker keeps (about 1 kB each).
@@ -57,85 +61,23 @@ CACHE_SIZE = 4096
 #: Step rows written and not digested yet past which a tracker forgets everything (they pile up
 #: only when commands write with no audit row).
 _MAX_DIRTY = 4096
-_CHUNK = 500  # ids per IN (...) list: well under SQLite's limit on parameters
-_UNKNOWN = object()  # a default value the tracker cannot tell
+CHUNK = 500  # ids per IN (...) list: well under SQLite's limit on parameters
 _CLOSED_AT = STEP_COLUMNS.index("closed_at")
 
 
-class _Layout:
-    """A table's covered columns as the tracker stores their values: where each goes in the row,
-    the Python type SQLite returns for it (``None``: cannot tell), and its default."""
-
-    def __init__(self, conn: sqlite3.Connection, table: str, columns: Sequence[str]) -> None:
-        declared = {
-            r[1]: (str(r[2]).upper(), r[4]) for r in conn.execute(f"PRAGMA table_info({table})")
-        }
-        self.index = {c: i for i, c in enumerate(columns)}
-        self.kinds: list[type | None] = []
-        self.defaults: list[Any] = []
-        for c in columns:
-            kind, default = declared.get(c, ("", None))
-            self.kinds.append(int if kind == "INTEGER" else str if kind == "TEXT" else None)
-            self.defaults.append(_default(default, self.kinds[-1]))
-        # The columns a call site's values go to, by the names it gives, in their order.
-        self._plans: dict[tuple[str, ...], tuple[tuple[int, int, type | None], ...]] = {}
-        #: Columns whose default the tracker cannot tell: an insert must give them.
-        self.unknown = frozenset(
-            c for c, d in zip(columns, self.defaults, strict=True) if d is _UNKNOWN
-        )
-
-    def new_row(self, values: Mapping[str, Any]) -> list[Any] | None:
-        """The covered values of a row inserted with ``values`` (``None``: cannot tell)."""
-        if self.unknown and not self.unknown.issubset(values):
-            return None
-        return self.apply(list(self.defaults), values)
-
-    def apply(self, row: list[Any], values: Mapping[str, Any]) -> list[Any] | None:
-        """``row`` with ``values`` stored (in place), or ``None`` if SQLite would store one of
-        them as another value (text in an INTEGER column, a number in a TEXT one, a bool). An
-        integer beyond 64 bits never gets here: SQLite refuses to store it."""
-        plan = self._plans.get(keys := tuple(values))
-        if plan is None:
-            if len(self._plans) > 256:  # call sites are few; a caller making up names is not
-                self._plans.clear()
-            plan = self._plans[keys] = tuple(
-                (n, self.index[c], self.kinds[self.index[c]])
-                for n, c in enumerate(keys)
-                if c in self.index
-            )
-        given = tuple(values.values())
-        for n, i, kind in plan:
-            v = given[n]
-            if v is not None and type(v) is not kind:
-                return None
-            row[i] = v
-        return row
-
-
-def _default(text: str | None, kind: type | None) -> Any:
-    """A column's default as SQLite returns it (``PRAGMA table_info`` gives it as SQL text)."""
-    if text is None:
-        return None
-    if kind is int and text.lstrip("-").isdigit():
-        return int(text)
-    if kind is str and len(text) >= 2 and text[0] == text[-1] == "'":
-        return text[1:-1].replace("''", "'")
-    return _UNKNOWN
-
-
 class _Kept:
-    """What a tracker keeps of one dossier: the hashes (and locators) of its rows as they stand,
+    """What a tracker keeps of one dossier: the hashes (and text parts) of its rows as they stand,
     the digest text made of them (``None``: not made yet), and the values of the rows that may
     still change (the dossier's and its open steps')."""
 
     __slots__ = (
         "dh",
-        "dloc",
+        "dpart",
         "epoch",
         "gen",
         "hashes",
-        "locs",
         "new",
+        "parts",
         "row",
         "serial",
         "steps",
@@ -144,10 +86,10 @@ class _Kept:
 
     def __init__(self) -> None:
         self.text: str | None = None
-        self.dh = b""  # the dossier row's hash, and its locator
-        self.dloc = ""
+        self.dh = b""  # the dossier row's hash, and its part of the digest text
+        self.dpart = ""
         self.hashes: dict[int, bytes] = {}  # step id -> the row's hash
-        self.locs: dict[int, str] = {}  # step id -> "id:locator"
+        self.parts: dict[int, str] = {}  # step id -> its part of the digest text
         self.row: list[Any] | None = None  # the dossier row's values, if known
         self.steps: dict[int, list[Any] | None] = {}  # step id -> values (None: not known)
         self.new = False  # inserted by this connection and not digested yet
@@ -163,8 +105,8 @@ class Tracker:
 
     def __init__(self, conn: sqlite3.Connection, size: int = CACHE_SIZE) -> None:
         self.size = size
-        self.dossier_layout = _Layout(conn, "dossiers", DOSSIER_COLUMNS)
-        self.step_layout = _Layout(conn, "steps", STEP_COLUMNS)
+        self.dossier_layout = Layout(conn, "dossiers", DOSSIER_COLUMNS)
+        self.step_layout = Layout(conn, "steps", STEP_COLUMNS)
         self._kept: dict[str, _Kept] = {}
         self._code_of: dict[int, str] = {}  # step id -> dossier, for the kept steps' values
         self._dossiers: set[str] = set()  # dossier rows written since their last digest
@@ -271,12 +213,14 @@ class Tracker:
         """Each dossier's row hashes as the rows stand now (copies, which the caller may change
         and then :meth:`vouch` for)."""
         codes = list(codes)
-        # The dossiers it must read, read together: a tick's run reaches many at once.
+        # The dossiers it keeps nothing of, loaded together: a tick's run reaches many at once.
         fresh = [c for c in codes if self._usable(conn, c) is None]
-        read = self._read_many(conn, fresh) if len(fresh) > 1 else {}
+        if len(fresh) > 1:
+            self._generation(conn)
+            self._load_many(conn, fresh)
         out = {}
         for code in codes:
-            kept = read.get(code) or self._current(conn, code)
+            kept = self._current(conn, code)
             out[code] = (kept.dh, dict(kept.hashes))
         return out
 
@@ -298,24 +242,24 @@ class Tracker:
         kept = self._kept.get(code)
         if kept is None:
             kept = self._kept[code] = _Kept()
-        kept.dh, kept.dloc = dossier_hash, dossier_hash[:4].hex()
+        kept.dh, kept.dpart = dossier_hash, "d:" + b64(dossier_hash)
         kept.hashes = step_hashes
-        kept.locs = {i: f"{i}:{h[:4].hex()}" for i, h in step_hashes.items()}
+        kept.parts = {i: f"{i}:{b64(h)}" for i, h in step_hashes.items()}
         return self._seal(None, code, kept, text)
 
     def _current(self, conn: sqlite3.Connection, code: str) -> _Kept:
         """The kept hashes of the dossier brought up to date with what was written, or read."""
         kept = self._usable(conn, code)
         if kept is None:
-            return self._read(conn, code)
+            kept = self._load(conn, code)
         if code in self._dossiers:
             if kept.row is None:
-                read = _list(conn.execute(DOSSIER_SQL, [code]).fetchone())
+                read = as_list(conn.execute(DOSSIER_SQL, [code]).fetchone())
                 kept.dh = row_digest(read)
-                kept.row = read if read is not None and _plain(read) else None
+                kept.row = read if read is not None and holds_plain(read) else None
             else:
                 kept.dh = plain_digest(kept.row)
-            kept.dloc = kept.dh[:4].hex()
+            kept.dpart = "d:" + b64(kept.dh)
         if self._steps:
             unknown = []
             code_of = self._code_of
@@ -328,7 +272,7 @@ class Tracker:
                     if row is None:
                         unknown.append(step_id)
                     else:
-                        self._hashed(code, kept, step_id, row, plain=True)
+                        self._hashed(code, kept, step_id, row, checked=True)
             if unknown:
                 self._reread(conn, code, kept, sorted(unknown))
         return kept
@@ -359,67 +303,102 @@ class Tracker:
         return self._gen
 
     def _hashed(
-        self, code: str, kept: _Kept, step_id: int, row: list[Any], *, plain: bool = False
+        self, code: str, kept: _Kept, step_id: int, row: list[Any], *, checked: bool = False
     ) -> None:
-        """Take the step row's hash (``plain``: its values were checked by :class:`_Layout`)."""
-        h = plain_digest(row) if plain else row_digest(row)
+        """Take the step row's hash (``checked``: its values were checked by :class:`Layout`)."""
+        h = plain_digest(row) if checked else row_digest(row)
         kept.hashes[step_id] = h
-        kept.locs[step_id] = f"{step_id}:{h[:4].hex()}"
+        kept.parts[step_id] = f"{step_id}:{b64(h)}"
         self._steps.discard(step_id)
         if row[_CLOSED_AT] is not None:  # a closed step no command changes: its hash is enough
             kept.steps.pop(step_id, None)
             self._code_of.pop(step_id, None)
         else:  # kept only if later writes can be applied to it and hashed as plain values
-            kept.steps[step_id] = row if plain or _plain(row) else None
+            kept.steps[step_id] = row if checked or holds_plain(row) else None
             self._code_of[step_id] = code
 
     def _reread(self, conn: sqlite3.Connection, code: str, kept: _Kept, ids: list[int]) -> None:
         """Read the written steps whose values are not known; forget the marks of steps that
         are gone (their insert was rolled back)."""
-        for at in range(0, len(ids), _CHUNK):
-            chunk = ids[at : at + _CHUNK]
+        for at in range(0, len(ids), CHUNK):
+            chunk = ids[at : at + CHUNK]
             seen = set()
-            for r in conn.execute(_SOME_STEPS_SQL.format(",".join("?" * len(chunk))), chunk):
+            for r in conn.execute(SOME_STEPS_SQL.format(",".join("?" * len(chunk))), chunk):
                 seen.add(r[1])
                 if r[0] == code:
                     self._hashed(code, kept, r[1], list(r[1:]))
             self._steps.difference_update(set(chunk) - seen)
 
+    def _load(self, conn: sqlite3.Connection, code: str) -> _Kept:
+        """The dossier's row hashes as its last audit row holds them, or else (no digest on
+        it, or some steps written as a set) as read from every row."""
+        if code not in self._whole:
+            last = conn.execute(_LAST_SQL, [code]).fetchone()
+            if last is not None:
+                kept = self._from_digest(code, last[0])
+                if kept is not None:
+                    return kept
+        return self._read(conn, code)
+
+    def _from_digest(self, code: str, text: object) -> _Kept | None:
+        parsed = parse(text)
+        if parsed is None:
+            return None
+        self._drop(code)
+        kept = self._kept[code] = _Kept()
+        kept.dh, kept.hashes = parsed
+        kept.dpart = "d:" + b64(kept.dh)
+        kept.parts = {i: f"{i}:{b64(h)}" for i, h in kept.hashes.items()}
+        kept.text = text  # type: ignore[assignment]  # parse() took it for a digest: text
+        kept.gen = self._gen
+        self._trim()
+        return kept
+
     def _read(self, conn: sqlite3.Connection, code: str) -> _Kept:
         """Every row of the dossier, read; the open ones' values kept."""
         self._drop(code)
         kept = self._kept[code] = _Kept()
-        read = _list(conn.execute(DOSSIER_SQL, [code]).fetchone())
+        read = as_list(conn.execute(DOSSIER_SQL, [code]).fetchone())
         kept.dh = row_digest(read)
-        kept.row = read if read is not None and _plain(read) else None
-        kept.dloc = kept.dh[:4].hex()
+        kept.row = read if read is not None and holds_plain(read) else None
+        kept.dpart = "d:" + b64(kept.dh)
         for r in conn.execute(_STEPS_SQL, [code]):
             self._hashed(code, kept, r[0], list(r))
         self._whole.discard(code)
         self._trim()
         return kept
 
-    def _read_many(self, conn: sqlite3.Connection, codes: list[str]) -> dict[str, _Kept]:
-        """:meth:`_read` of many dossiers, with a few statements."""
-        out: dict[str, _Kept] = {}
-        for at in range(0, len(codes), _CHUNK):
-            chunk = codes[at : at + _CHUNK]
+    def _load_many(self, conn: sqlite3.Connection, codes: list[str]) -> None:
+        """:meth:`_load` of many dossiers, with a few statements."""
+        rest = [c for c in codes if c in self._whole]
+        from_audit = [c for c in codes if c not in self._whole]
+        for at in range(0, len(from_audit), CHUNK):
+            chunk = from_audit[at : at + CHUNK]
+            found = set()
+            for code, text in conn.execute(_LAST_OF_SQL.format(",".join("?" * len(chunk))), chunk):
+                if self._from_digest(code, text) is not None:
+                    found.add(code)
+            rest.extend(c for c in chunk if c not in found)
+        for at in range(0, len(rest), CHUNK):
+            chunk = rest[at : at + CHUNK]
             marks = ",".join("?" * len(chunk))
+            made = {}
             for code in chunk:
                 self._drop(code)
-                out[code] = self._kept[code] = _Kept()
-                out[code].dh = row_digest(None)
-                out[code].dloc = out[code].dh[:4].hex()
+                kept = made[code] = self._kept[code] = _Kept()
+                kept.dh = row_digest(None)
+                kept.dpart = "d:" + b64(kept.dh)
             for r in conn.execute(_SOME_DOSSIERS_SQL.format(marks), chunk):
-                kept, row = out[r[0]], list(r)
+                kept, row = made[r[0]], list(r)
                 kept.dh = row_digest(row)
-                kept.dloc = kept.dh[:4].hex()
-                kept.row = row if _plain(row) else None
+                kept.dpart = "d:" + b64(kept.dh)
+                kept.row = row if holds_plain(row) else None
             for r in conn.execute(_STEPS_OF_SQL.format(marks), chunk):
-                self._hashed(r[0], out[r[0]], r[1], list(r[1:]))
-        self._whole.difference_update(codes)
+                self._hashed(r[0], made[r[0]], r[1], list(r[1:]))
+            for kept in made.values():  # as read now: current in this generation
+                kept.text, kept.gen = self._compose(kept), self._gen
+            self._whole.difference_update(chunk)
         self._trim()
-        return out
 
     def _seal(
         self, conn: sqlite3.Connection | None, code: str, kept: _Kept, text: str | None = None
@@ -427,12 +406,7 @@ class Tracker:
         """The digest text of the kept hashes (``text``, if given), made the dossier's vouched
         state."""
         hashes = kept.hashes
-        if text is None:
-            ids = sorted(hashes)
-            top = hashlib.sha256(b"".join([kept.dh, *[hashes[i] for i in ids]])).hexdigest()
-            locs = kept.locs
-            text = " ".join([top, kept.dloc, *[locs[i] for i in ids]])
-        kept.text = text
+        kept.text = self._compose(kept) if text is None else text
         kept.new = False
         kept.epoch, kept.serial = self.epoch, self.serial
         kept.gen = self._generation(conn) if conn is not None else self._gen
@@ -442,6 +416,11 @@ class Tracker:
             self._steps.difference_update(hashes)
         self._kept[code] = self._kept.pop(code)  # the most recently used is evicted last
         return kept.text
+
+    @staticmethod
+    def _compose(kept: _Kept) -> str:
+        parts = kept.parts
+        return " ".join([kept.dpart, *[parts[i] for i in sorted(kept.hashes)]])
 
     def _trim(self) -> None:
         while len(self._kept) > self.size:
@@ -454,93 +433,13 @@ class Tracker:
                 self._code_of.pop(step_id, None)
 
 
-def _list(row: Sequence[Any] | None) -> list[Any] | None:
-    return None if row is None else list(row)
-
-
-_PLAIN = frozenset((str, int, type(None)))
-
-
-def _plain(row: Sequence[Any]) -> bool:
-    """Whether a row read from SQLite holds only text, integers and nulls (no REAL, no BLOB,
-    which an edit may have left), so that :func:`plain_digest` hashes it."""
-    return _PLAIN.issuperset(map(type, row))
-
-
-class Batch:
-    """The digests of a run of step updates, each applied in memory in turn: the tick's
-    set-wise path writes many at once and then all their audit rows, each of which must vouch
-    for its dossier as it stood after its own action, as the one-at-a-time path writes them.
-
-    Build it before the updates are stored; :meth:`apply` each update (the values are the
-    text, integers and nulls that will be stored, which SQLite returns as they are); store
-    them; write the audit rows; then :meth:`done`.
-    """
-
-    def __init__(self, db: sqlite_utils.Database, steps: Mapping[int, str]) -> None:
-        """``steps``: the id of each step to update, and its dossier."""
-        self._db = db
-        conn = db.conn
-        self._dossier = dict(steps)
-        self._texts: dict[str, str] = {}  # each dossier's digest text after its last update
-        codes = sorted(set(self._dossier.values()))
-        t = _of(db)
-        if t is not None:
-            self._states = t.hashes(conn, codes)
-        else:
-            self._states = {c: read_hashes(conn, c) for c in codes}
-        # The steps' values as they stand: those the tracker keeps (it has just read the
-        # dossiers it did not keep), the others read.
-        self._rows: dict[int, list[Any]] = {}
-        missing = []
-        for step_id, code in self._dossier.items():
-            row = t.values(code, step_id) if t is not None else None
-            if row is None:
-                missing.append(step_id)
-            else:
-                self._rows[step_id] = row
-        missing.sort()
-        for at in range(0, len(missing), _CHUNK):
-            chunk = missing[at : at + _CHUNK]
-            for r in conn.execute(_SOME_STEPS_SQL.format(",".join("?" * len(chunk))), chunk):
-                self._rows[r[1]] = list(r[1:])
-        for step_id in self._dossier.keys() - self._rows.keys():  # gone meanwhile
-            del self._dossier[step_id]
-
-    def apply(self, step_id: int, values: Mapping[str, Any]) -> str:
-        """The digest text of the step's dossier once ``values`` are stored in the step."""
-        row = self._rows[step_id]
-        for col, v in values.items():
-            i = _STEP_INDEX.get(col)
-            if i is None:
-                continue
-            if v is not None and type(v) not in (str, int):
-                raise TypeError(f"{col}={v!r}: only text, integers and nulls are digested here")
-            row[i] = v
-        code = self._dossier[step_id]
-        dh, hashes = self._states[code]
-        hashes[step_id] = row_digest(row)
-        text = self._texts[code] = compose(dh, hashes)
-        return text
-
-    def done(self) -> None:
-        """The updates and the audit rows are written: the tracker vouches for the result."""
-        t = _of(self._db)
-        if t is None:
-            return
-        t.steps_written(self._rows)  # their kept values are stale; their hashes are right
-        for code, (dh, hashes) in self._states.items():
-            t.vouch(code, dh, hashes, self._texts.get(code))
-
-
-_STEP_INDEX = {c: i for i, c in enumerate(STEP_COLUMNS)}
 _DOSSIER_SET = frozenset(DOSSIER_COLUMNS)
 _STEP_SET = frozenset(STEP_COLUMNS)
 _TRACKERS: weakref.WeakKeyDictionary[sqlite_utils.Database, Tracker] = weakref.WeakKeyDictionary()
 _last: tuple[Any, Tracker | None] = (None, None)  # the last database looked up, and its tracker
 
 
-def _of(db: sqlite_utils.Database) -> Tracker | None:
+def of(db: sqlite_utils.Database) -> Tracker | None:
     global _last
     last = _last
     if last[0] is db:
@@ -565,61 +464,61 @@ def track(db: sqlite_utils.Database) -> Tracker:
 
 def began(db: sqlite_utils.Database) -> None:
     """The connection began a transaction."""
-    t = _of(db)
+    t = of(db)
     if t is not None:
         t.epoch += 1
 
 
 def dossier_inserted(db: sqlite_utils.Database, values: Mapping[str, Any]) -> None:
-    t = _of(db)
+    t = of(db)
     if t is not None:
         t.dossier_inserted(values)
 
 
 def dossier_updated(db: sqlite_utils.Database, code: str, values: Mapping[str, Any]) -> None:
     """A change of none of the covered columns is no change."""
-    t = _of(db)
+    t = of(db)
     if t is not None and not _DOSSIER_SET.isdisjoint(values):
         t.dossier_updated(code, values)
 
 
 def step_inserted(db: sqlite_utils.Database, step_id: int, values: Mapping[str, Any]) -> None:
-    t = _of(db)
+    t = of(db)
     if t is not None:
         t.step_inserted(step_id, values)
 
 
 def step_updated(db: sqlite_utils.Database, step_id: int, values: Mapping[str, Any]) -> None:
     """A change of none of the covered columns is no change."""
-    t = _of(db)
+    t = of(db)
     if t is not None and not _STEP_SET.isdisjoint(values):
         t.step_updated(step_id, values)
 
 
 def steps_written(db: sqlite_utils.Database, ids: Iterable[int]) -> None:
     """Step rows changed by SQL whose result the caller does not know."""
-    t = _of(db)
+    t = of(db)
     if t is not None:
         t.steps_written(ids)
 
 
 def all_steps_written(db: sqlite_utils.Database, code: str) -> None:
     """Some of the dossier's steps changed, which ones the caller does not know."""
-    t = _of(db)
+    t = of(db)
     if t is not None:
         t.all_steps_written(code)
 
 
 def rolled_back(db: sqlite_utils.Database) -> None:
     """What the connection was told since its last commit may not have happened."""
-    t = _of(db)
+    t = of(db)
     if t is not None:
         t.forget()
 
 
 def digests(db: sqlite_utils.Database, codes: Iterable[str]) -> dict[str, str]:
     """The digest text of each dossier's rows, through the connection's tracker if it has one."""
-    t = _of(db)
+    t = of(db)
     if t is not None:
         return t.digests(db.conn, codes)
     return {code: digest(db, code) for code in codes}
