@@ -6,13 +6,16 @@ hash of every row its last digest covered, and the values of the rows that may s
 dossier's and its open steps'). The write functions of :mod:`lienthong.store` tell it what they
 wrote; the next digest of a dossier hashes the rows written from those values, and reads a row
 again only where the values are not known (a write of values SQLite would convert, a write in SQL
-such as ``attempts + 1``, a row no write of this connection showed it).
+such as ``attempts + 1``, a row no write of this connection showed it). Of a dossier it keeps
+nothing of, it takes the row hashes from the dossier's last audit row (which holds them all), and
+reads every row only where that row has no digest or some steps were written as a set.
 
 What it keeps is trusted only while it is what the tables hold:
 
-- A dossier's kept hashes are used only if the dossier's last audit row carries the digest the
-  tracker made from them: no other connection wrote to the dossier since (it would have written
-  an audit row), and the command that wrote that row was not rolled back.
+- A dossier's kept hashes are used in a transaction only if no other connection committed since
+  they were checked (``PRAGMA data_version``), or if the dossier's last audit row still carries
+  the digest made of them (another connection writing to the dossier writes an audit row).
+  :meth:`Tracker.began` must hear of every transaction (the store's ``transaction()`` tells it).
 - A rollback (of a command, of a savepoint, of a service attempt on the engine's connection)
   makes it forget everything (:func:`rolled_back`): what it was told may not have happened.
 - A row changed with no write function telling (a plugin writing to lienthong's tables, an edit
@@ -21,7 +24,6 @@ What it keeps is trusted only while it is what the tables hold:
 
 The test suite checks every digest a tracker makes against one read from the tables.
 """
-
 from __future__ import annotations
 
 import sqlite3
