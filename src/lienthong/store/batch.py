@@ -8,7 +8,8 @@ from typing import Any
 
 import sqlite_utils
 
-from lienthong.store.digests import STEP_COLUMNS, compose, read_hashes, row_digest
+from lienthong.store.digests import STEP_COLUMNS, b64, plain_digest, read_hashes, row_digest
+from lienthong.store.rowvalues import holds_plain
 from lienthong.store.tracker import CHUNK, SOME_STEPS_SQL, of
 
 _STEP_INDEX = {c: i for i, c in enumerate(STEP_COLUMNS)}
@@ -53,6 +54,16 @@ class Batch:
                 self._rows[r[1]] = list(r[1:])
         for step_id in self._dossier.keys() - self._rows.keys():  # gone meanwhile
             del self._dossier[step_id]
+        # Rows of text, integers and nulls only stay so: the updates are checked.
+        self._plain = {i for i, row in self._rows.items() if holds_plain(row)}
+        # Each dossier's digest text in parts, the one of the step updated replaced each time.
+        self._parts = {
+            code: (
+                "d:" + b64(dh),
+                {i: f"{i}:{b64(h)}" for i, h in hashes.items()},
+            )
+            for code, (dh, hashes) in self._states.items()
+        }
 
     def apply(self, step_id: int, values: Mapping[str, Any]) -> str:
         """The digest text of the step's dossier once ``values`` are stored in the step."""
@@ -65,9 +76,12 @@ class Batch:
                 raise TypeError(f"{col}={v!r}: only text, integers and nulls are digested here")
             row[i] = v
         code = self._dossier[step_id]
-        dh, hashes = self._states[code]
-        hashes[step_id] = row_digest(row)
-        text = self._texts[code] = compose(dh, hashes)
+        h = self._states[code][1][step_id] = (
+            plain_digest(row) if step_id in self._plain else row_digest(row)
+        )
+        dpart, parts = self._parts[code]
+        parts[step_id] = f"{step_id}:{b64(h)}"
+        text = self._texts[code] = " ".join([dpart, *[parts[i] for i in sorted(parts)]])
         return text
 
     def done(self) -> None:

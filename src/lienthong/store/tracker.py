@@ -24,6 +24,7 @@ What it keeps is trusted only while it is what the tables hold:
 
 The test suite checks every digest a tracker makes against one read from the tables.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -61,8 +62,8 @@ _LAST_SQL = "SELECT state_digest FROM audit WHERE dossier = ? ORDER BY id DESC L
 #: Dossiers one tracker keeps (about 1 kB each).
 CACHE_SIZE = 4096
 #: Step rows written and not digested yet past which a tracker forgets everything (they pile up
-#: only when commands write with no audit row).
-_MAX_DIRTY = 4096
+#: only when commands write with no audit row; a tick's batch writes up to 5,000 at once).
+_MAX_DIRTY = 20000
 CHUNK = 500  # ids per IN (...) list: well under SQLite's limit on parameters
 _CLOSED_AT = STEP_COLUMNS.index("closed_at")
 
@@ -217,12 +218,13 @@ class Tracker:
         codes = list(codes)
         # The dossiers it keeps nothing of, loaded together: a tick's run reaches many at once.
         fresh = [c for c in codes if self._usable(conn, c) is None]
+        loaded: dict[str, _Kept] = {}
         if len(fresh) > 1:
             self._generation(conn)
-            self._load_many(conn, fresh)
+            loaded = self._load_many(conn, fresh)
         out = {}
         for code in codes:
-            kept = self._current(conn, code)
+            kept = self._current(conn, code, loaded.get(code))
             out[code] = (kept.dh, dict(kept.hashes))
         return out
 
@@ -249,9 +251,11 @@ class Tracker:
         kept.parts = {i: f"{i}:{b64(h)}" for i, h in step_hashes.items()}
         return self._seal(None, code, kept, text)
 
-    def _current(self, conn: sqlite3.Connection, code: str) -> _Kept:
-        """The kept hashes of the dossier brought up to date with what was written, or read."""
-        kept = self._usable(conn, code)
+    def _current(self, conn: sqlite3.Connection, code: str, kept: _Kept | None = None) -> _Kept:
+        """The kept hashes of the dossier (``kept``: just loaded) brought up to date with what
+        was written, or loaded."""
+        if kept is None:
+            kept = self._usable(conn, code)
         if kept is None:
             kept = self._load(conn, code)
         if code in self._dossiers:
@@ -342,7 +346,7 @@ class Tracker:
                     return kept
         return self._read(conn, code)
 
-    def _from_digest(self, code: str, text: object) -> _Kept | None:
+    def _from_digest(self, code: str, text: object, *, trim: bool = True) -> _Kept | None:
         parsed = parse(text)
         if parsed is None:
             return None
@@ -353,7 +357,8 @@ class Tracker:
         kept.parts = {i: f"{i}:{b64(h)}" for i, h in kept.hashes.items()}
         kept.text = text  # type: ignore[assignment]  # parse() took it for a digest: text
         kept.gen = self._gen
-        self._trim()
+        if trim:
+            self._trim()
         return kept
 
     def _read(self, conn: sqlite3.Connection, code: str) -> _Kept:
@@ -370,15 +375,19 @@ class Tracker:
         self._trim()
         return kept
 
-    def _load_many(self, conn: sqlite3.Connection, codes: list[str]) -> None:
-        """:meth:`_load` of many dossiers, with a few statements."""
+    def _load_many(self, conn: sqlite3.Connection, codes: list[str]) -> dict[str, _Kept]:
+        """:meth:`_load` of many dossiers, with a few statements (more than it keeps, maybe:
+        the caller holds them)."""
+        out: dict[str, _Kept] = {}
         rest = [c for c in codes if c in self._whole]
         from_audit = [c for c in codes if c not in self._whole]
         for at in range(0, len(from_audit), CHUNK):
             chunk = from_audit[at : at + CHUNK]
             found = set()
             for code, text in conn.execute(_LAST_OF_SQL.format(",".join("?" * len(chunk))), chunk):
-                if self._from_digest(code, text) is not None:
+                kept = self._from_digest(code, text, trim=False)
+                if kept is not None:
+                    out[code] = kept
                     found.add(code)
             rest.extend(c for c in chunk if c not in found)
         for at in range(0, len(rest), CHUNK):
@@ -399,8 +408,9 @@ class Tracker:
                 self._hashed(r[0], made[r[0]], r[1], list(r[1:]))
             for kept in made.values():  # as read now: current in this generation
                 kept.text, kept.gen = self._compose(kept), self._gen
+            out.update(made)
             self._whole.difference_update(chunk)
-        self._trim()
+        return out
 
     def _seal(
         self, conn: sqlite3.Connection | None, code: str, kept: _Kept, text: str | None = None
@@ -416,7 +426,9 @@ class Tracker:
         self._whole.discard(code)
         if self._steps:
             self._steps.difference_update(hashes)
-        self._kept[code] = self._kept.pop(code)  # the most recently used is evicted last
+        self._kept.pop(code, None)  # re-inserted: the most recently used is evicted last
+        self._kept[code] = kept
+        self._trim()
         return kept.text
 
     @staticmethod
