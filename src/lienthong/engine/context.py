@@ -27,7 +27,7 @@ from lienthong.legaltime.clock import VN_TZ, Clock
 from lienthong.org import Organisation
 from lienthong.plaindata import check_plain
 from lienthong.plugins.manager import HookCaller
-from lienthong.store import audit
+from lienthong.store import audit, tracker
 from lienthong.store.records import Dossier, Step
 from lienthong.store.sqlite import Store
 from lienthong.store.tables import Records
@@ -89,6 +89,9 @@ class Context:
         self.procedures = procedures
         self.workflows = workflows
         self.records = Records()
+        # The store's writes tell it what they wrote, so that each audit row's state digest
+        # need not read the dossier's rows again.
+        tracker.track(self.db)
         self.supplement_window = supplement_window
         self.supplements_per_unit = supplements_per_unit
         # Service steps opened by the running command, in order: only a command that opens one

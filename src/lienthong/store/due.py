@@ -13,6 +13,7 @@ from typing import Any
 import sqlite_utils
 
 from lienthong.status import Status
+from lienthong.store import tracker
 from lienthong.store.sqlite import rows
 
 #: The statuses in which the legal clock is paused (supplement, financial obligation).
@@ -76,6 +77,7 @@ def set_timers_many(db: sqlite_utils.Database, updates: Sequence[tuple[Any, ...]
         "next_escalation_at = ?, first_overdue_at = coalesce(first_overdue_at, ?) WHERE id = ?",
         updates,
     )
+    tracker.steps_written(db, [u[-1] for u in updates])
 
 
 def next_escalation(db: sqlite_utils.Database, step_id: int) -> str | None:
