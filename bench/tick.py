@@ -145,8 +145,7 @@ def build(engine: Engine, n_open: int, n_overdue: int, *, slack: bool = True) ->
     def audit_rows() -> Any:
         # Placeholder hashes: the tick appends to the chain, it never verifies it. The state
         # digests are real, as an engine would have written them: the tick starts from them.
-        d_rows = db.conn.execute(f"SELECT {', '.join(digests.DOSSIER_COLUMNS)} FROM dossiers "
-                                 "ORDER BY code")
+        d_rows = db.conn.execute(f"SELECT {digests.DOSSIER_SELECT} FROM dossiers ORDER BY code")
         s_rows = db.conn.cursor().execute(f"SELECT dossier, {', '.join(digests.STEP_COLUMNS)} "
                                           "FROM steps ORDER BY dossier")
         for i, (d, s) in enumerate(zip(d_rows, s_rows, strict=True)):

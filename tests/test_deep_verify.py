@@ -154,13 +154,13 @@ _EDITS: dict[str, tuple[str, str, int | None, str]] = {
         "UPDATE dossiers SET status = 10 WHERE code = :code",
         "open",
         None,
-        "its dossier row was changed",
+        "its dossier row (with its dossier_faults) was changed",
     ),
     "dossier appointment": (
         "UPDATE dossiers SET appointment = '2025-04-30T17:00:00+07:00' WHERE code = :code",
         "done",
         None,
-        "its dossier row was changed",
+        "its dossier row (with its dossier_faults) was changed",
     ),
     "step closed_by": (
         "UPDATE steps SET closed_by = 'someone-else' WHERE id = :step",
@@ -502,7 +502,7 @@ def test_a_change_of_any_one_value_is_located_in_its_row(
     assert [(p.step_id, p.what) for p in found] == [
         (
             None if target == 0 else target,
-            ("its dossier row" if target == 0 else "the step row")
+            ("its dossier row (with its dossier_faults)" if target == 0 else "the step row")
             + " was changed since audit row 9",
         )
     ]

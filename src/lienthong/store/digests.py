@@ -19,6 +19,10 @@ audit row by design:
   schedule and lease, taken and let go by workers between attempts; the attempts themselves
   (``status``, ``attempts``, ``last_error``) are covered.
 
+A dossier row's hash also covers its rows in ``dossier_faults`` (:data:`FAULTS_SQL`): which
+units made a late dossier late, and by how much, is what the accountability reports charge them
+with, written once by the command that resolves the dossier, before its audit row.
+
 The digest is text: ``d:`` and the dossier row's hash, then ``ID:`` and each step row's hash, by
 step id, space-separated; a row's hash is the first 128 bits of the SHA-256 of the compact JSON
 array of its covered columns in order, as SQLite returns them (:func:`row_digest`), in base64
@@ -112,7 +116,19 @@ STEP_COLUMNS = (
     "arrived_late",
 )
 
-DOSSIER_SQL = f"SELECT {', '.join(DOSSIER_COLUMNS)} FROM dossiers WHERE code = ?"
+#: What a dossier row's hash covers besides its columns: the units that made it late
+#: (``dossier_faults``, written once when it is resolved late), as a JSON array of
+#: ``[unit, minutes]`` in the table's key order, NULL when there are none (so the hash of a
+#: dossier with no faults is that of its columns and a null).
+FAULTS_SQL = (
+    "(SELECT nullif(json_group_array(json_array(unit, minutes)), '[]') FROM dossier_faults "
+    "WHERE dossier = dossiers.code)"
+)
+#: The names of the values a dossier row's hash covers, in order (``faults``: :data:`FAULTS_SQL`).
+DOSSIER_VALUES = (*DOSSIER_COLUMNS, "faults")
+#: The SELECT list of those values.
+DOSSIER_SELECT = ", ".join((*DOSSIER_COLUMNS, FAULTS_SQL))
+DOSSIER_SQL = f"SELECT {DOSSIER_SELECT} FROM dossiers WHERE code = ?"
 # steps_dossier is an index on (dossier): its entries are in rowid order, so no sort is needed.
 STEPS_SQL = f"SELECT {', '.join(STEP_COLUMNS)} FROM steps WHERE dossier = ? ORDER BY id"
 _NO_ROW = hashlib.sha256(b"null").digest()[:16]
@@ -247,7 +263,8 @@ def check(db: sqlite_utils.Database) -> StateResult:
     """Compare every dossier's rows with the digest on its last audit row.
 
     Call after the chain verified (the digests are only as good as the chain), inside one read
-    transaction. Looks at every dossier code found in ``dossiers``, ``steps`` or ``audit``.
+    transaction. Looks at every dossier code found in ``dossiers``, ``steps``,
+    ``dossier_faults`` or ``audit``.
     """
     conn = db.conn
     audit_cols = {r[1] for r in conn.execute("PRAGMA table_info(audit)")}
@@ -265,6 +282,7 @@ def check(db: sqlite_utils.Database) -> StateResult:
     }
     codes = {r[0] for r in conn.execute("SELECT code FROM dossiers")}
     codes.update(r[0] for r in conn.execute("SELECT DISTINCT dossier FROM steps"))
+    codes.update(r[0] for r in conn.execute("SELECT DISTINCT dossier FROM dossier_faults"))
     codes.update(last)
     problems: list[StateProblem] = []
     checked = unchecked = 0
@@ -322,7 +340,8 @@ def _locate(
     if dossier_missing:
         out.append(StateProblem(code, None, audit_id, f"its dossier row was deleted {since}"))
     elif was[0] != is_[0]:
-        out.append(StateProblem(code, None, audit_id, f"its dossier row was changed {since}"))
+        what = f"its dossier row (with its dossier_faults) was changed {since}"
+        out.append(StateProblem(code, None, audit_id, what))
     for step_id, h in was[1].items():
         now_h = is_[1].get(step_id)
         if now_h is None:

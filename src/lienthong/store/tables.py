@@ -250,6 +250,7 @@ def record_faults(db: sqlite_utils.Database, code: str, faults: Mapping[str, int
         "INSERT INTO dossier_faults (dossier, unit, minutes) VALUES (?, ?, ?)",
         [(code, unit, minutes) for unit, minutes in faults.items()],
     )
+    tracker.faults_written(db, code)
 
 
 def faults_of(db: sqlite_utils.Database, code: str) -> dict[str, int]:

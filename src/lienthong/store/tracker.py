@@ -36,7 +36,9 @@ import sqlite_utils
 
 from lienthong.store.digests import (
     DOSSIER_COLUMNS,
+    DOSSIER_SELECT,
     DOSSIER_SQL,
+    DOSSIER_VALUES,
     STEP_COLUMNS,
     b64,
     digest,
@@ -48,9 +50,7 @@ from lienthong.store.digests import STEPS_SQL as _STEPS_SQL
 from lienthong.store.rowvalues import Layout, as_list, holds_plain
 
 SOME_STEPS_SQL = "SELECT dossier, {} FROM steps WHERE id IN ({{}})".format(", ".join(STEP_COLUMNS))
-_SOME_DOSSIERS_SQL = "SELECT {} FROM dossiers WHERE code IN ({{}})".format(
-    ", ".join(DOSSIER_COLUMNS)
-)
+_SOME_DOSSIERS_SQL = f"SELECT {DOSSIER_SELECT} FROM dossiers WHERE code IN ({{}})"
 _STEPS_OF_SQL = "SELECT dossier, {} FROM steps WHERE dossier IN ({{}}) ORDER BY dossier, id".format(
     ", ".join(STEP_COLUMNS)
 )
@@ -108,7 +108,8 @@ class Tracker:
 
     def __init__(self, conn: sqlite3.Connection, size: int = CACHE_SIZE) -> None:
         self.size = size
-        self.dossier_layout = Layout(conn, "dossiers", DOSSIER_COLUMNS)
+        # The faults value is no column: no write gives it, a new dossier has none (NULL).
+        self.dossier_layout = Layout(conn, "dossiers", DOSSIER_VALUES)
         self.step_layout = Layout(conn, "steps", STEP_COLUMNS)
         self._kept: dict[str, _Kept] = {}
         self._code_of: dict[int, str] = {}  # step id -> dossier, for the kept steps' values
@@ -178,6 +179,14 @@ class Tracker:
     def all_steps_written(self, code: str) -> None:
         self.serial += 1
         self._whole.add(code)
+
+    def faults_written(self, code: str) -> None:
+        """The dossier's fault rows changed: its row's values are read again."""
+        self.serial += 1
+        kept = self._kept.get(code)
+        if kept is not None:
+            kept.row = None
+        self._dossiers.add(code)
 
     def _written(self, step_id: int) -> None:
         self._steps.add(step_id)
@@ -521,6 +530,13 @@ def all_steps_written(db: sqlite_utils.Database, code: str) -> None:
     t = of(db)
     if t is not None:
         t.all_steps_written(code)
+
+
+def faults_written(db: sqlite_utils.Database, code: str) -> None:
+    """Rows of ``dossier_faults`` of the dossier were written (they count in its row's hash)."""
+    t = of(db)
+    if t is not None:
+        t.faults_written(code)
 
 
 def rolled_back(db: sqlite_utils.Database) -> None:
