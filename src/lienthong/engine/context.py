@@ -101,8 +101,11 @@ class Context:
     @contextmanager
     def command(self, dossier: str | None = None) -> Iterator[sqlite_utils.Database]:
         """One command's transaction; on an error, the dossier's cached workflow is dropped
-        (it may have advanced in memory past what the store keeps)."""
-        if not self.db.conn.in_transaction:  # a command, not a part of one (tick's actions)
+        (it may have advanced in memory past what the store keeps), and so is every workflow
+        the transaction saved (a reception's, whose code the caller does not know yet; those
+        of a tick's earlier actions, if the transaction as a whole rolls back)."""
+        outer = not self.db.conn.in_transaction  # a command, not a part of one (tick's actions)
+        if outer:
             self.pending_services = []
         try:
             with self.store.transaction() as db:
@@ -110,7 +113,12 @@ class Context:
         except BaseException:
             if dossier is not None:
                 self.workflows.forget(dossier)
+            # A savepoint's rollback keeps the earlier actions' saves: dropping them too only
+            # costs a read.
+            self.workflows.rolled_back()
             raise
+        if outer:
+            self.workflows.committed()
 
     def procedure(self, version: str) -> Procedure:
         """A procedure by code (its current version) or by version."""
