@@ -346,11 +346,35 @@ def test_a_digest_text_holds_every_row_hash(dossier: bytes, steps: dict[int, byt
     text = digests.compose(dossier, steps)
     assert digests.parse(text) == (dossier, steps)
     assert text.startswith("d:") and len(text.split(" ")) == len(steps) + 1
+    # The engine's next digest is made from the text's parts as they are.
+    parts = digests.split(text)
+    assert parts is not None and sorted(parts[1]) == sorted(steps)
+    assert digests.join_parts(*parts) == text
 
 
-@pytest.mark.parametrize("text", [None, 7, "", "abc", "d:short", "d:" + "A" * 22 + " x:y"])
+_A = "A" * 22
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        None,
+        7,
+        "",
+        "abc",
+        "d:short",
+        f"d:{_A} x:y",
+        f"d:{_A} 1:{_A}x",
+        f"d:{_A}  1:{_A}",
+        f"d:{_A} -1:{_A}",
+        f"d:{_A} 1:{_A[:21]}!",
+        f"d:{_A} 1:{_A} ",
+    ],
+)
 def test_what_is_not_a_digest_text_parses_to_nothing(text: object) -> None:
-    assert digests.parse(text) is None
+    assert digests.split(text) is None
+    if text in (None, 7, "", "abc", "d:short", f"d:{_A} x:y"):
+        assert digests.parse(text) is None
 
 
 def test_deep_must_be_a_bool(engine: Engine) -> None:

@@ -128,9 +128,9 @@ class TickCommands:
         """Warnings and escalations no plugin observes, in order, with one SELECT, one UPDATE per
         action (executemany) and one INSERT of the audit rows: the rows that
         :meth:`_plan_step_action` plans, the same as the one-at-a-time path writes."""
-        rows = due.timer_rows(db, sorted({key for _, _, key in run}))
+        rows = due.timer_rows(db, sorted({key for _, _, key in run}), with_digests=True)
         # Each audit row vouches for its dossier as it stood after its own action.
-        states = batch.Batch(db, {step_id: r["dossier"] for step_id, r in rows.items()})
+        states = batch.Batch(db, rows)
         fired: list[Any] = []
         follow: list[tuple[str, str, Any]] = []
         updates: list[tuple[Any, ...]] = []

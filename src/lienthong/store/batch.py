@@ -8,9 +8,9 @@ from typing import Any
 
 import sqlite_utils
 
-from lienthong.store.digests import STEP_COLUMNS, b64, plain_digest, read_hashes, row_digest
-from lienthong.store.rowvalues import holds_plain
-from lienthong.store.tracker import CHUNK, SOME_STEPS_SQL, of
+from lienthong.store.digests import STEP_COLUMNS, b64, join_parts, read_parts, row_digest
+from lienthong.store.due import COVERED, LAST_DIGEST
+from lienthong.store.tracker import of
 
 _STEP_INDEX = {c: i for i, c in enumerate(STEP_COLUMNS)}
 
@@ -20,75 +20,56 @@ class Batch:
     set-wise path writes many at once and then all their audit rows, each of which must vouch
     for its dossier as it stood after its own action, as the one-at-a-time path writes them.
 
-    Build it before the updates are stored; :meth:`apply` each update (the values are the
-    text, integers and nulls that will be stored, which SQLite returns as they are); store
-    them; write the audit rows; then :meth:`done`.
+    Build it before the updates are stored, from the steps' rows as read in the transaction
+    (:func:`lienthong.store.due.timer_rows` reads every covered column); :meth:`apply` each
+    update (the values are the text, integers and nulls that will be stored, which SQLite
+    returns as they are); store them; write the audit rows; then :meth:`done`. The digest texts
+    are made from their parts (:func:`~lienthong.store.digests.split`): no hash is decoded.
     """
 
-    def __init__(self, db: sqlite_utils.Database, steps: Mapping[int, str]) -> None:
-        """``steps``: the id of each step to update, and its dossier."""
+    def __init__(self, db: sqlite_utils.Database, rows: Mapping[int, Mapping[str, Any]]) -> None:
+        """``rows``: each step to update, by id, with its ``dossier`` and, under
+        :data:`~lienthong.store.due.COVERED`, the values of every column of
+        :data:`~lienthong.store.digests.STEP_COLUMNS` as read now (and, if read with them,
+        its dossier's last audit row's digest under :data:`~lienthong.store.due.LAST_DIGEST`:
+        ``timer_rows(..., with_digests=True)``)."""
         self._db = db
-        conn = db.conn
-        self._dossier = dict(steps)
-        self._texts: dict[str, str] = {}  # each dossier's digest text after its last update
+        self._dossier = {step_id: str(r["dossier"]) for step_id, r in rows.items()}
+        self._rows = {step_id: list(r[COVERED]) for step_id, r in rows.items()}
         codes = sorted(set(self._dossier.values()))
         t = of(db)
         if t is not None:
-            self._states = t.hashes(conn, codes)
+            last = {str(r["dossier"]): r[LAST_DIGEST] for r in rows.values() if LAST_DIGEST in r}
+            self._parts = t.parts(db.conn, codes, last if len(last) == len(codes) else None)
         else:
-            self._states = {c: read_hashes(conn, c) for c in codes}
-        # The steps' values as they stand: those the tracker keeps (it has just read the
-        # dossiers it did not keep), the others read.
-        self._rows: dict[int, list[Any]] = {}
-        missing = []
-        for step_id, code in self._dossier.items():
-            row = t.values(code, step_id) if t is not None else None
-            if row is None:
-                missing.append(step_id)
-            else:
-                self._rows[step_id] = row
-        missing.sort()
-        for at in range(0, len(missing), CHUNK):
-            chunk = missing[at : at + CHUNK]
-            for r in conn.execute(SOME_STEPS_SQL.format(",".join("?" * len(chunk))), chunk):
-                self._rows[r[1]] = list(r[1:])
-        for step_id in self._dossier.keys() - self._rows.keys():  # gone meanwhile
-            del self._dossier[step_id]
-        # Rows of text, integers and nulls only stay so: the updates are checked.
-        self._plain = {i for i, row in self._rows.items() if holds_plain(row)}
-        # Each dossier's digest text in parts, the one of the step updated replaced each time.
-        self._parts = {
-            code: (
-                "d:" + b64(dh),
-                {i: f"{i}:{b64(h)}" for i, h in hashes.items()},
-            )
-            for code, (dh, hashes) in self._states.items()
-        }
+            self._parts = {c: read_parts(db.conn, c) for c in codes}
+        self._texts: dict[str, str] = {}  # each dossier's digest text after its last update
 
     def apply(self, step_id: int, values: Mapping[str, Any]) -> str:
         """The digest text of the step's dossier once ``values`` are stored in the step."""
         row = self._rows[step_id]
+        index = _STEP_INDEX
         for col, v in values.items():
-            i = _STEP_INDEX.get(col)
-            if i is None:
-                continue
-            if v is not None and type(v) not in (str, int):
-                raise TypeError(f"{col}={v!r}: only text, integers and nulls are digested here")
-            row[i] = v
+            i = index.get(col)
+            if i is not None:
+                if v is not None and type(v) is not str and type(v) is not int:
+                    raise TypeError(f"{col}={v!r}: only text, integers and nulls are digested")
+                row[i] = v
         code = self._dossier[step_id]
-        h = self._states[code][1][step_id] = (
-            plain_digest(row) if step_id in self._plain else row_digest(row)
-        )
         dpart, parts = self._parts[code]
-        parts[step_id] = f"{step_id}:{b64(h)}"
-        text = self._texts[code] = " ".join([dpart, *[parts[i] for i in sorted(parts)]])
+        part = parts[step_id] = f"{step_id}:{b64(row_digest(row))}"
+        # Most dossiers have one step open, the one the action is on.
+        text = f"{dpart} {part}" if len(parts) == 1 else join_parts(dpart, parts)
+        self._texts[code] = text
         return text
 
+    def texts(self) -> dict[str, str]:
+        """Each dossier's digest text as the updates applied so far leave its rows."""
+        return {code: join_parts(*parts) for code, parts in self._parts.items()}
+
     def done(self) -> None:
-        """The updates and the audit rows are written: the tracker vouches for the result."""
+        """The updates and the audit rows are written: each dossier's last audit row holds the
+        digest of its rows, the tracker starts from it next time."""
         t = of(self._db)
-        if t is None:
-            return
-        t.steps_written(self._rows)  # their kept values are stale; their hashes are right
-        for code, (dh, hashes) in self._states.items():
-            t.vouch(code, dh, hashes, self._texts.get(code))
+        if t is not None:
+            t.settled(self._parts, self._dossier)

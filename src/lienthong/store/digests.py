@@ -38,6 +38,7 @@ import binascii
 import hashlib
 import json
 import math
+import re
 import sqlite3
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -196,6 +197,31 @@ def parse(text: object) -> tuple[bytes, dict[int, bytes]] | None:
         return _unb64(parts[0]), {i: _unb64(h) for i, h in parts[1].items()}
     except (binascii.Error, ValueError):
         return None
+
+
+#: A digest text: the dossier row's part, then each step's (ids of decimal digits).
+_DIGEST_TEXT = re.compile(r"d:[A-Za-z0-9+/]{22}(?: [0-9]+:[A-Za-z0-9+/]{22})*")
+
+
+def split(text: object) -> tuple[str, dict[int, str]] | None:
+    """A digest text's parts as it writes them: ``d:`` and the dossier row's hash, and each
+    step's ``ID:`` and hash, by step id (``None``: it is not a digest text). What the engine
+    makes the next digest of a dossier from, without decoding a hash."""
+    if not isinstance(text, str) or _DIGEST_TEXT.fullmatch(text) is None:
+        return None
+    words = text.split(" ")
+    return words[0], {int(w[:-23]): w for w in words[1:]}
+
+
+def read_parts(conn: sqlite3.Connection, code: str) -> tuple[str, dict[int, str]]:
+    """:func:`split` of the dossier's digest as read from the tables."""
+    dh, hashes = read_hashes(conn, code)
+    return "d:" + b64(dh), {i: f"{i}:{b64(h)}" for i, h in hashes.items()}
+
+
+def join_parts(dpart: str, parts: Mapping[int, str]) -> str:
+    """The digest text of parts as :func:`split` gives them."""
+    return " ".join([dpart, *[parts[i] for i in sorted(parts)]])
 
 
 def _unb64(text: str) -> bytes:

@@ -42,9 +42,9 @@ from lienthong.store.digests import (
     STEP_COLUMNS,
     b64,
     digest,
-    parse,
     plain_digest,
     row_digest,
+    split,
 )
 from lienthong.store.digests import STEPS_SQL as _STEPS_SQL
 from lienthong.store.rowvalues import Layout, as_list, holds_plain
@@ -66,6 +66,7 @@ CACHE_SIZE = 4096
 _MAX_DIRTY = 20000
 CHUNK = 500  # ids per IN (...) list: well under SQLite's limit on parameters
 _CLOSED_AT = STEP_COLUMNS.index("closed_at")
+_NO_DOSSIER = "d:" + b64(row_digest(None))
 
 
 class _Kept:
@@ -74,11 +75,9 @@ class _Kept:
     still change (the dossier's and its open steps')."""
 
     __slots__ = (
-        "dh",
         "dpart",
         "epoch",
         "gen",
-        "hashes",
         "new",
         "parts",
         "row",
@@ -89,10 +88,10 @@ class _Kept:
 
     def __init__(self) -> None:
         self.text: str | None = None
-        self.dh = b""  # the dossier row's hash, and its part of the digest text
+        # The dossier row's part of the digest text (``d:`` and its hash), and each step's
+        # (``ID:`` and its hash) by step id: the text is made of them, never of decoded hashes.
         self.dpart = ""
-        self.hashes: dict[int, bytes] = {}  # step id -> the row's hash
-        self.parts: dict[int, str] = {}  # step id -> its part of the digest text
+        self.parts: dict[int, str] = {}
         self.row: list[Any] | None = None  # the dossier row's values, if known
         self.steps: dict[int, list[Any] | None] = {}  # step id -> values (None: not known)
         self.new = False  # inserted by this connection and not digested yet
@@ -170,11 +169,16 @@ class Tracker:
     def steps_written(self, ids: Iterable[int]) -> None:
         """Rows whose new values the caller does not give."""
         self.serial += 1
-        for step_id in ids:
-            code = self._code_of.get(step_id)
-            if code is not None:
-                self._kept[code].steps[step_id] = None
-            self._written(step_id)
+        ids = list(ids)
+        code_of = self._code_of
+        if code_of:
+            for step_id in ids:
+                code = code_of.get(step_id)
+                if code is not None:
+                    self._kept[code].steps[step_id] = None
+        self._steps.update(ids)
+        if len(self._steps) > _MAX_DIRTY:
+            self.forget()
 
     def all_steps_written(self, code: str) -> None:
         self.serial += 1
@@ -219,22 +223,54 @@ class Tracker:
             out[code] = self._seal(conn, code, self._current(conn, code))
         return out
 
-    def hashes(
-        self, conn: sqlite3.Connection, codes: Iterable[str]
-    ) -> dict[str, tuple[bytes, dict[int, bytes]]]:
-        """Each dossier's row hashes as the rows stand now (copies, which the caller may change
-        and then :meth:`vouch` for)."""
+    def parts(
+        self,
+        conn: sqlite3.Connection,
+        codes: Iterable[str],
+        last: Mapping[str, object] | None = None,
+    ) -> dict[str, tuple[str, dict[int, str]]]:
+        """Each dossier's digest parts as the rows stand now (:func:`~.digests.split`; copies,
+        which the caller may change; see :meth:`settled`). ``last``: the state digest of each
+        one's last audit row, if the caller read it in this transaction."""
         codes = list(codes)
         # The dossiers it keeps nothing of, loaded together: a tick's run reaches many at once.
-        fresh = [c for c in codes if self._usable(conn, c) is None]
+        keeps = self._kept
+        fresh = [c for c in codes if c not in keeps or self._usable(conn, c) is None]
+        out: dict[str, tuple[str, dict[int, str]]] = {}
+        if not self._steps:
+            # Of a dossier it keeps nothing of and was told of no write to, the parts are those
+            # of its last audit row: taken as they are, nothing kept (see settled()).
+            told = self._whole | self._dossiers
+            untold = [c for c in fresh if c not in told] if told else fresh
+            if last is not None:
+                for code in untold:
+                    parsed = split(last.get(code))
+                    if parsed is not None:
+                        out[code] = parsed
+            elif len(untold) > 1:
+                out = self._peek_many(conn, untold)
         loaded: dict[str, _Kept] = {}
-        if len(fresh) > 1:
+        rest = [c for c in fresh if c not in out]
+        if len(rest) > 1:
             self._generation(conn)
-            loaded = self._load_many(conn, fresh)
-        out = {}
+            loaded = self._load_many(conn, rest)
         for code in codes:
-            kept = self._current(conn, code, loaded.get(code))
-            out[code] = (kept.dh, dict(kept.hashes))
+            if code not in out:
+                kept = self._current(conn, code, loaded.get(code))
+                out[code] = (kept.dpart, dict(kept.parts))
+        return out
+
+    def _peek_many(
+        self, conn: sqlite3.Connection, codes: list[str]
+    ) -> dict[str, tuple[str, dict[int, str]]]:
+        """The digest parts on the last audit row of each dossier that has one with a digest."""
+        out = {}
+        for at in range(0, len(codes), CHUNK):
+            chunk = codes[at : at + CHUNK]
+            for code, text in conn.execute(_LAST_OF_SQL.format(",".join("?" * len(chunk))), chunk):
+                parsed = split(text)
+                if parsed is not None:
+                    out[code] = parsed
         return out
 
     def values(self, code: str, step_id: int) -> list[Any] | None:
@@ -243,22 +279,20 @@ class Tracker:
         row = kept.steps.get(step_id) if kept is not None else None
         return None if row is None else list(row)
 
-    def vouch(
-        self,
-        code: str,
-        dossier_hash: bytes,
-        step_hashes: dict[int, bytes],
-        text: str | None = None,
-    ) -> str:
-        """Take these as the dossier's row hashes (see :class:`Batch`; ``text``: their digest
-        text, if the caller made it already); the digest text."""
-        kept = self._kept.get(code)
-        if kept is None:
-            kept = self._kept[code] = _Kept()
-        kept.dh, kept.dpart = dossier_hash, "d:" + b64(dossier_hash)
-        kept.hashes = step_hashes
-        kept.parts = {i: f"{i}:{b64(h)}" for i, h in step_hashes.items()}
-        return self._seal(None, code, kept, text)
+    def settled(self, codes: Iterable[str], step_ids: Iterable[int]) -> None:
+        """The last audit row of each dossier, just written by the caller (a tick's
+        :class:`~lienthong.store.batch.Batch`), holds the digest of its rows, the steps
+        ``step_ids`` written since they were last digested included: keep nothing of them, and
+        start their next digest from that row (:meth:`_load`), as for a dossier it never saw."""
+        self.serial += 1
+        kept = self._kept
+        for code in codes:
+            if code in kept:
+                self._drop(code)
+        self._dossiers.difference_update(codes)
+        self._whole.difference_update(codes)
+        if self._steps:
+            self._steps.difference_update(step_ids)
 
     def _current(self, conn: sqlite3.Connection, code: str, kept: _Kept | None = None) -> _Kept:
         """The kept hashes of the dossier (``kept``: just loaded) brought up to date with what
@@ -270,11 +304,10 @@ class Tracker:
         if code in self._dossiers:
             if kept.row is None:
                 read = as_list(conn.execute(DOSSIER_SQL, [code]).fetchone())
-                kept.dh = row_digest(read)
+                kept.dpart = "d:" + b64(row_digest(read))
                 kept.row = read if read is not None and holds_plain(read) else None
             else:
-                kept.dh = plain_digest(kept.row)
-            kept.dpart = "d:" + b64(kept.dh)
+                kept.dpart = "d:" + b64(plain_digest(kept.row))
         if self._steps:
             unknown = []
             code_of = self._code_of
@@ -322,7 +355,6 @@ class Tracker:
     ) -> None:
         """Take the step row's hash (``checked``: its values were checked by :class:`Layout`)."""
         h = plain_digest(row) if checked else row_digest(row)
-        kept.hashes[step_id] = h
         kept.parts[step_id] = f"{step_id}:{b64(h)}"
         self._steps.discard(step_id)
         if row[_CLOSED_AT] is not None:  # a closed step no command changes: its hash is enough
@@ -356,15 +388,13 @@ class Tracker:
         return self._read(conn, code)
 
     def _from_digest(self, code: str, text: object, *, trim: bool = True) -> _Kept | None:
-        parsed = parse(text)
+        parsed = split(text)
         if parsed is None:
             return None
         self._drop(code)
         kept = self._kept[code] = _Kept()
-        kept.dh, kept.hashes = parsed
-        kept.dpart = "d:" + b64(kept.dh)
-        kept.parts = {i: f"{i}:{b64(h)}" for i, h in kept.hashes.items()}
-        kept.text = text  # type: ignore[assignment]  # parse() took it for a digest: text
+        kept.dpart, kept.parts = parsed
+        kept.text = text  # type: ignore[assignment]  # split() took it for a digest: text
         kept.gen = self._gen
         if trim:
             self._trim()
@@ -375,9 +405,8 @@ class Tracker:
         self._drop(code)
         kept = self._kept[code] = _Kept()
         read = as_list(conn.execute(DOSSIER_SQL, [code]).fetchone())
-        kept.dh = row_digest(read)
+        kept.dpart = "d:" + b64(row_digest(read))
         kept.row = read if read is not None and holds_plain(read) else None
-        kept.dpart = "d:" + b64(kept.dh)
         for r in conn.execute(_STEPS_SQL, [code]):
             self._hashed(code, kept, r[0], list(r))
         self._whole.discard(code)
@@ -406,12 +435,10 @@ class Tracker:
             for code in chunk:
                 self._drop(code)
                 kept = made[code] = self._kept[code] = _Kept()
-                kept.dh = row_digest(None)
-                kept.dpart = "d:" + b64(kept.dh)
+                kept.dpart = _NO_DOSSIER
             for r in conn.execute(_SOME_DOSSIERS_SQL.format(marks), chunk):
                 kept, row = made[r[0]], list(r)
-                kept.dh = row_digest(row)
-                kept.dpart = "d:" + b64(kept.dh)
+                kept.dpart = "d:" + b64(row_digest(row))
                 kept.row = row if holds_plain(row) else None
             for r in conn.execute(_STEPS_OF_SQL.format(marks), chunk):
                 self._hashed(r[0], made[r[0]], r[1], list(r[1:]))
@@ -421,20 +448,16 @@ class Tracker:
             self._whole.difference_update(chunk)
         return out
 
-    def _seal(
-        self, conn: sqlite3.Connection | None, code: str, kept: _Kept, text: str | None = None
-    ) -> str:
-        """The digest text of the kept hashes (``text``, if given), made the dossier's vouched
-        state."""
-        hashes = kept.hashes
-        kept.text = self._compose(kept) if text is None else text
+    def _seal(self, conn: sqlite3.Connection, code: str, kept: _Kept) -> str:
+        """The digest text of the kept parts, made the dossier's vouched state."""
+        kept.text = self._compose(kept)
         kept.new = False
         kept.epoch, kept.serial = self.epoch, self.serial
-        kept.gen = self._generation(conn) if conn is not None else self._gen
+        kept.gen = self._generation(conn)
         self._dossiers.discard(code)
         self._whole.discard(code)
         if self._steps:
-            self._steps.difference_update(hashes)
+            self._steps.difference_update(kept.parts)
         self._kept.pop(code, None)  # re-inserted: the most recently used is evicted last
         self._kept[code] = kept
         self._trim()
@@ -443,7 +466,7 @@ class Tracker:
     @staticmethod
     def _compose(kept: _Kept) -> str:
         parts = kept.parts
-        return " ".join([kept.dpart, *[parts[i] for i in sorted(kept.hashes)]])
+        return " ".join([kept.dpart, *[parts[i] for i in sorted(parts)]])
 
     def _trim(self) -> None:
         while len(self._kept) > self.size:
