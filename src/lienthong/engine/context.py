@@ -28,7 +28,7 @@ from lienthong.org import Organisation
 from lienthong.plaindata import check_plain
 from lienthong.plugins.manager import HookCaller
 from lienthong.portal.progress import CHANGES
-from lienthong.store import audit
+from lienthong.store import audit, tracker
 from lienthong.store.records import Dossier, Step
 from lienthong.store.sqlite import Store
 from lienthong.store.tables import Records
@@ -90,6 +90,9 @@ class Context:
         self.procedures = procedures
         self.workflows = workflows
         self.records = Records()
+        # The store's writes tell it what they wrote, so that each audit row's state digest
+        # need not read the dossier's rows again.
+        tracker.track(self.db)
         self.supplement_window = supplement_window
         self.supplements_per_unit = supplements_per_unit
         # Service steps opened by the running command, in order: only a command that opens one
@@ -104,7 +107,9 @@ class Context:
     @contextmanager
     def command(self, dossier: str | None = None) -> Iterator[sqlite_utils.Database]:
         """One command's transaction; on an error, the dossier's cached workflow is dropped
-        (it may have advanced in memory past what the store keeps)."""
+        (it may have advanced in memory past what the store keeps), and so is every workflow
+        the transaction saved (a reception's, whose code the caller does not know yet; those
+        of a tick's earlier actions, if the transaction as a whole rolls back)."""
         outer = not self.db.conn.in_transaction  # a command, not a part of one (tick's actions)
         if outer:
             self.pending_services = []
@@ -121,8 +126,12 @@ class Context:
             else:  # the part's savepoint is undone: so are the changes it made
                 for code in list(self.changed)[mark:]:
                     del self.changed[code]
+            # A savepoint's rollback keeps the earlier actions' saves: dropping them too only
+            # costs a read.
+            self.workflows.rolled_back()
             raise
         if outer:
+            self.workflows.committed()
             self.committed()
 
     def committed(self) -> None:

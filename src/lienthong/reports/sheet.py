@@ -271,12 +271,13 @@ def control_sheet(
 
     def labels(r: dict[str, Any], taker: str | None) -> tuple[str, str]:
         """The giver's and the receiver's capacity. A row's own ``data`` is about the officer
-        who did its event: the receiving one for a reception or an applicant's withdrawal
-        (the desk takes them), the giving one otherwise; the receiver of a handoff took the
-        step later, by the claim or completion that recorded it."""
+        who did its event: the receiving one for a reception, an applicant's withdrawal, a
+        supplement's receipt or a payment (the applicant gives them, the officer takes them),
+        the giving one otherwise; the receiver of a handoff took the step later, by the claim
+        or completion that recorded it."""
         data = acting.get(r["id"], {})
         own = acting_label(data, officer_name) if data.get("acting") else ""
-        if r["event"] in ("received", "withdrawn"):
+        if r["event"] in ("received", "withdrawn", "supplement_received", "obligation_ended"):
             if own and data.get("officer") == r["to_officer"]:
                 return "", own
         elif own and data.get("officer") == r["from_officer"]:
