@@ -326,6 +326,10 @@ def test_a_failing_plugin_is_logged_and_audited_and_fails_nothing_else(
     assert "Broken" in row["note"] and "ConnectionError" in row["note"]
     assert any("cổng DVCQG không trả lời" in m for m in caplog.messages)
     assert engine.verify_audit().ok
+    # The failure's audit row, written after the command, vouches for the dossier's rows too.
+    assert engine.verify_audit(deep=True).ok
+    engine.db.execute("UPDATE dossiers SET status = 9 WHERE code = ?", [code])
+    assert not engine.verify_audit(deep=True).ok
     engine.close()
 
 
