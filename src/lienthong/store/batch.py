@@ -9,7 +9,7 @@ from typing import Any
 import sqlite_utils
 
 from lienthong.store.digests import STEP_COLUMNS, b64, join_parts, read_parts, row_digest
-from lienthong.store.due import COVERED, LAST_DIGEST
+from lienthong.store.due import COVERED, COVERED_AT, LAST_DIGEST
 from lienthong.store.tracker import of
 
 _STEP_INDEX = {c: i for i, c in enumerate(STEP_COLUMNS)}
@@ -28,14 +28,15 @@ class Batch:
     """
 
     def __init__(self, db: sqlite_utils.Database, rows: Mapping[int, Mapping[str, Any]]) -> None:
-        """``rows``: each step to update, by id, with its ``dossier`` and, under
-        :data:`~lienthong.store.due.COVERED`, the values of every column of
-        :data:`~lienthong.store.digests.STEP_COLUMNS` as read now (and, if read with them,
-        its dossier's last audit row's digest under :data:`~lienthong.store.due.LAST_DIGEST`:
-        ``timer_rows(..., with_digests=True)``)."""
+        """``rows``: each step to update, by id, as :func:`lienthong.store.due.timer_rows`
+        reads it now: its ``dossier``, the row as read under :data:`~lienthong.store.due.COVERED`
+        (its items :data:`~lienthong.store.due.COVERED_AT`: the values of every column of
+        :data:`~lienthong.store.digests.STEP_COLUMNS`) and, read ``with_digests``, its dossier's
+        last audit row's digest under :data:`~lienthong.store.due.LAST_DIGEST`."""
         self._db = db
         self._dossier = {step_id: str(r["dossier"]) for step_id, r in rows.items()}
-        self._rows = {step_id: list(r[COVERED]) for step_id, r in rows.items()}
+        # Each step's values as read, made a list (which the updates change) when first updated.
+        self._rows: dict[int, Any] = {step_id: r[COVERED] for step_id, r in rows.items()}
         codes = sorted(set(self._dossier.values()))
         t = of(db)
         if t is not None:
@@ -48,6 +49,8 @@ class Batch:
     def apply(self, step_id: int, values: Mapping[str, Any]) -> str:
         """The digest text of the step's dossier once ``values`` are stored in the step."""
         row = self._rows[step_id]
+        if type(row) is not list:
+            row = self._rows[step_id] = list(row[COVERED_AT])
         index = _STEP_INDEX
         for col, v in values.items():
             i = index.get(col)
@@ -63,7 +66,7 @@ class Batch:
         self._texts[code] = text
         return text
 
-    def texts(self) -> dict[str, str]:
+    def texts(self) -> dict[str, str]:  # (support.py checks each against the tables)
         """Each dossier's digest text as the updates applied so far leave its rows."""
         return {code: join_parts(*parts) for code, parts in self._parts.items()}
 

@@ -62,10 +62,12 @@ _TIMER_COLUMNS = (
     "closed_at",
     "first_overdue_at",
 )
-#: The key of a timer row that holds the values of every column the step's state digest covers
-#: (:data:`~lienthong.store.digests.STEP_COLUMNS`, in order, as a tuple), so that the set-wise
-#: tick's :class:`~lienthong.store.batch.Batch` reads the step no more.
-COVERED = "_covered"
+#: The key of a timer row that holds the row as read, whose items ``COVERED_AT`` are the values of
+#: every column the step's state digest covers (:data:`~lienthong.store.digests.STEP_COLUMNS`, in
+#: order), so that the set-wise tick's :class:`~lienthong.store.batch.Batch` reads the step no
+#: more. (The row itself, not a copy: the tick makes one batch of thousands of them, and every
+#: container more is one more for the garbage collector to walk while the tick runs.)
+COVERED = "_read"
 #: The key of a timer row read ``with_digests`` that holds the state digest on its dossier's
 #: last audit row (what the batch's digests start from when the engine keeps nothing of it).
 LAST_DIGEST = "_last_digest"
@@ -81,6 +83,7 @@ _WITH_DIGEST_SELECT = (
     "LIMIT 1)" + _FROM
 )
 _COVERED_END = 3 + len(STEP_COLUMNS)
+COVERED_AT = slice(3, _COVERED_END)
 _AT = {c: 3 + STEP_COLUMNS.index(c) for c in _TIMER_COLUMNS if c != "dossier"}
 _TIMER_KEYS = ("dossier", "d_version", "d_unit", *_AT)
 _TIMER_AT = operator.itemgetter(0, 1, 2, *_AT.values())
@@ -106,7 +109,7 @@ def timer_rows(
     select = _WITH_DIGEST_SELECT if with_digests else _STEP_SELECT
     for r in db.conn.execute(f"{select} WHERE s.id IN ({marks})", step_ids):
         row = dict(zip(_TIMER_KEYS, _TIMER_AT(r), strict=True))
-        row[COVERED] = r[3:_COVERED_END]
+        row[COVERED] = r
         if with_digests:
             row[LAST_DIGEST] = r[_COVERED_END]
         out[row["id"]] = row
