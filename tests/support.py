@@ -167,3 +167,20 @@ def run_to_end(engine: Engine, code: str, clock: FixedClock, *, hours: float = 1
         step = next(s for s in engine.steps(code) if s.is_open and s.kind == "user")
         clock.advance(hours=hours)
         engine.complete(code, step.id, officer_of(engine, step.unit), data)
+
+
+def run_processes(procs: list[Any], out: Any) -> list[dict[str, Any]]:
+    """Start ``procs`` (multiprocessing processes that each put one result dict on ``out``),
+    gather their results, never leave one running, and fail on any that crashed."""
+    for p in procs:
+        p.start()
+    try:
+        results = [out.get(timeout=120) for _ in procs]
+    finally:
+        for p in procs:
+            p.join(30)
+            if p.is_alive():
+                p.kill()
+    crashes = [r["crash"] for r in results if "crash" in r]
+    assert not crashes, "\n".join(crashes)
+    return results

@@ -20,7 +20,7 @@ import pytest
 from concurrency_workers import open_engine, worker
 from lienthong import Engine, LienthongError, Status, StoreBusy, StoreError
 from lienthong.store import MIGRATIONS
-from support import PROCESSES, officer_of, receive_birth
+from support import PROCESSES, officer_of, receive_birth, run_processes
 
 PROCESSES_AT_ONCE = 4
 OWN_DOSSIERS = 8
@@ -43,17 +43,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         for i in range(PROCESSES_AT_ONCE)
     ]
     started = time.perf_counter()
-    for p in procs:
-        p.start()
-    try:
-        results = [out.get(timeout=120) for _ in procs]
-    finally:
-        for p in procs:
-            p.join(30)
-            if p.is_alive():
-                p.kill()
-    crashes = [r["crash"] for r in results if "crash" in r]
-    assert not crashes, "\n".join(crashes)
+    results = run_processes(procs, out)
     outcomes = [dict(o, worker=r["index"]) for r in results for o in r["outcomes"]]
     conn = sqlite3.connect(path)
     conn.row_factory = sqlite3.Row

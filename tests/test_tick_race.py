@@ -22,7 +22,7 @@ import pytest
 
 from lienthong import Engine, FixedClock, Organisation
 from lienthong.demo import DEMO_ORG
-from support import ARCHIVE, KHAI_SINH, LAND, FakeAgencies, receive_birth, vn
+from support import ARCHIVE, KHAI_SINH, LAND, FakeAgencies, receive_birth, run_processes, vn
 from tick_workers import ticker
 
 AT = vn(2025, 4, 21, 10, 0)  # weeks after the dossiers arrived: every timer has fallen due
@@ -32,8 +32,13 @@ def _fill(path: Path) -> None:
     """Dossiers of three procedures received and left alone: warnings, escalations up the
     hierarchy, apology reminders all fall due."""
     clock = FixedClock(vn(2025, 3, 3, 9, 0))
-    engine = Engine(path, org=Organisation.from_file(DEMO_ORG), clock=clock,
-                    plugins=[FakeAgencies()], entry_points=False)
+    engine = Engine(
+        path,
+        org=Organisation.from_file(DEMO_ORG),
+        clock=clock,
+        plugins=[FakeAgencies()],
+        entry_points=False,
+    )
     for f in (KHAI_SINH, LAND, ARCHIVE):
         engine.load_procedure(f)
     for i in range(12):
@@ -63,8 +68,13 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 def test_two_ticks_at_one_instant_fire_each_action_once(files: dict[str, Path]) -> None:
-    with Engine(files["alone"], org=Organisation.from_file(DEMO_ORG), clock=FixedClock(AT),
-                plugins=[FakeAgencies()], entry_points=False) as engine:
+    with Engine(
+        files["alone"],
+        org=Organisation.from_file(DEMO_ORG),
+        clock=FixedClock(AT),
+        plugins=[FakeAgencies()],
+        entry_points=False,
+    ) as engine:
         expected = sorted(
             (a.isoformat(), kind, code, step) for a, kind, code, step in engine.tick(AT).actions
         )
@@ -77,17 +87,7 @@ def test_two_ticks_at_one_instant_fire_each_action_once(files: dict[str, Path]) 
         ctx.Process(target=ticker, args=(str(files["shared"]), AT.isoformat(), role, inside, out))
         for role in ("first", "second")
     ]
-    for p in procs:
-        p.start()
-    try:
-        results = [out.get(timeout=120) for _ in procs]
-    finally:
-        for p in procs:
-            p.join(30)
-            if p.is_alive():
-                p.kill()
-    crashes = [r["crash"] for r in results if "crash" in r]
-    assert not crashes, "\n".join(crashes)
+    results = run_processes(procs, out)
     fired = sorted(tuple(a) for r in results for a in r["actions"])
     assert fired == expected  # each action once, between the two of them
     by_role = {r["role"]: r["actions"] for r in results}
@@ -103,8 +103,13 @@ def test_two_tick_commands_at_once_fire_each_action_once(tmp_path: Path) -> None
     shutil.copyfile(db, alone)
     env_cmd = [sys.executable, "-m", "lienthong.cli", "tick", "--format", "json"]
     procs = [
-        subprocess.Popen([*env_cmd, "--db", str(db)], cwd=tmp_path, stdout=subprocess.PIPE,
-                         stderr=subprocess.PIPE, text=True)
+        subprocess.Popen(
+            [*env_cmd, "--db", str(db)],
+            cwd=tmp_path,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         for _ in range(2)
     ]
     outs = [p.communicate(timeout=120) for p in procs]
@@ -112,8 +117,9 @@ def test_two_tick_commands_at_once_fire_each_action_once(tmp_path: Path) -> None
     import json
 
     fired = [tuple(a.values()) for out, _err in outs for a in json.loads(out)["actions"]]
-    single = subprocess.run([*env_cmd, "--db", str(alone)], cwd=tmp_path, capture_output=True,
-                            text=True, timeout=120)
+    single = subprocess.run(
+        [*env_cmd, "--db", str(alone)], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
     assert single.returncode == 0, single.stderr
     expected = [tuple(a.values()) for a in json.loads(single.stdout)["actions"]]
     assert len(expected) > 20
