@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
-.PHONY: demo test test-pg lint bench images clean
+.PHONY: demo test test-pg lint bench images report-images forms-images clean wheel-check
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,6 +29,11 @@ test: $(STAMP) lint
 test-pg: $(STAMP)
 	PYTHON=$(BIN)/python .ci/pg
 
+# The wheel alone, installed in a fresh virtualenv, runs the first day from an empty folder
+# (demo, tick, queue, dossier show, backup, audit verify): .ci/wheel-check. CI runs it after test.
+wheel-check:
+	PYTHON=$(PYTHON) .ci/wheel-check
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench plugins
 	$(BIN)/mypy
@@ -50,6 +55,30 @@ images: $(STAMP)
 	$(BIN)/lienthong demo --db $(IMAGES_DB) > /dev/null
 	$(BIN)/lienthong dossier diagram 000.00.01.H29-260204-0009 --db $(IMAGES_DB) \
 		--at 2026-02-10T09:00+07:00 --out docs/images/rendered/dossier-khai-sinh-in-progress.svg
+	$(MAKE) report-images
+
+# The HTML report of the same demo's five weeks (docs/reports.md): one chart as PNG, and the
+# page as headless Chromium shows it.
+REPORT_HTML := $(or $(TMPDIR),/tmp)/lienthong-report-period.html
+report-images: $(STAMP)
+	mkdir -p docs/images/reports
+	$(BIN)/lienthong report period --db $(IMAGES_DB) --from 2026-02-02 --to 2026-03-08 \
+		--format html --out $(REPORT_HTML)
+	$(BIN)/python -c "from lienthong import reports; from lienthong.reports import charts; \
+		p = reports.Period.days('2026-02-02', '2026-03-08'); \
+		weeks = [(w, reports.units('$(IMAGES_DB)', period=w)) for w in charts.weeks_of(p, None, None)]; \
+		c = charts.late_per_week(weeks, p); \
+		open('docs/images/reports/late-per-week.png', 'wb').write(charts.render_png(c))"
+	chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+		--disable-background-networking --disable-component-update --disable-sync \
+		--user-data-dir=$$(mktemp -d) --window-size=1200,1600 \
+		--screenshot=docs/images/reports/report-period.png file://$(REPORT_HTML)
+
+# The pictures in docs/images/forms/ (docs/forms.md): the first page of each form of Circular
+# 03/2025 of the demo (seed 7), at 60 dpi. Needs pdftoppm (poppler-utils).
+FORMS_DB := $(or $(TMPDIR),/tmp)/lienthong-forms.db
+forms-images: $(STAMP)
+	$(BIN)/python tools/forms_images.py --db $(FORMS_DB) --out docs/images/forms
 
 clean:
 	rm -rf $(VENV) lienthong.db lienthong.db-wal lienthong.db-shm

@@ -6,7 +6,8 @@
 The store is built fast, with plain SQL in one transaction (no workflow is created or loaded): N
 dossiers of the sample khai sinh procedure, each with one open step at the commune's civil-status
 unit (000.01.41.H29, three escalation levels: its head, the commune, the province) and one audit
-row. K steps fell due during the last working day and have not been escalated yet; the other
+row (with the state digest of the dossier's rows, as an engine would have written it). K steps
+fell due during the last working day and have not been escalated yet; the other
 N - K fall due later and warn later, and every dossier's apology reminder is in the future, so
 that exactly K actions are due at the tick instant. The overdue steps are spread evenly among the
 others, as in a real store where they were opened over days. Then ONE ``engine.tick(now)`` is
@@ -39,6 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 from lienthong import Engine, FixedClock, Organisation, hookimpl  # noqa: E402
 from lienthong.demo import DEMO_ORG  # noqa: E402
 from lienthong.legaltime.clock import VN_TZ  # noqa: E402
+from lienthong.store import digests  # noqa: E402
 
 BPMN = ROOT / "processes" / "khai-sinh-thuong-tru-bhyt.bpmn"
 DESK = "000.00.01.H29"
@@ -136,23 +138,27 @@ def build(engine: Engine, n_open: int, n_overdue: int, *, slack: bool = True) ->
             yield (code, f"task-{i}", COMMUNE, filler, fixed["received"], SHARE, due, warn, due)
 
     a_sql = (
-        "INSERT INTO audit (dossier, event, at, from_officer, to_unit, note, prev_hash, hash) "
-        "VALUES (?, 'received', ?, 'Người nộp hồ sơ', ?, 'bench', ?, ?)"
+        "INSERT INTO audit (dossier, event, at, from_officer, to_unit, note, format, "
+        "state_digest, prev_hash, hash) "
+        "VALUES (?, 'received', ?, 'Người nộp hồ sơ', ?, 'bench', 2, ?, ?, ?)"
     )
     def audit_rows() -> Any:
-        # Placeholder hashes: the tick appends to the chain, it never verifies it.
-        for i in range(n_open):
-            day = day0 - timedelta(days=i // 9999)
-            h = f"{i:064x}"
-            yield (f"{DESK}-{day:%y%m%d}-{i % 9999 + 1:04d}", fixed["received"], DESK,
-                   f"{i - 1:064x}" if i else "0" * 64, h)
+        # Placeholder hashes: the tick appends to the chain, it never verifies it. The state
+        # digests are real, as an engine would have written them: the tick starts from them.
+        d_rows = db.conn.execute(f"SELECT {digests.DOSSIER_SELECT} FROM dossiers ORDER BY code")
+        s_rows = db.conn.cursor().execute(f"SELECT dossier, {', '.join(digests.STEP_COLUMNS)} "
+                                          "FROM steps ORDER BY dossier")
+        for i, (d, s) in enumerate(zip(d_rows, s_rows, strict=True)):
+            assert d[0] == s[0]
+            yield (d[0], fixed["received"], DESK, digests.encode(d, [s[1:]]),
+                   f"{i - 1:064x}" if i else "0" * 64, f"{i:064x}")
 
     with engine.store.transaction():
         db.conn.executemany(d_sql, dossiers())
         db.conn.executemany(s_sql, steps())
         if slack:
             db.execute("UPDATE steps SET data = NULL")
-        db.conn.executemany(a_sql, audit_rows())
+        db.conn.executemany(a_sql, list(audit_rows()))
 
 
 def main() -> None:

@@ -1,12 +1,16 @@
 """Run a benchmark of this checkout and of an earlier commit in the same run, alternately.
 
-    .venv/bin/python bench/versus.py REV [--runs N] [--bench handoffs.py] [-- BENCH ARGS...]
+    .venv/bin/python bench/versus.py REV [--runs N] [--bench handoffs.py] [--fields F,G]
+        [-- BENCH ARGS...]
 
 REV's tree is exported (``git archive``) to a temporary folder; each run starts the benchmark of
 that tree with its ``src/`` first on ``PYTHONPATH``, then this checkout's, and so on ``--runs``
 times, so that the two share whatever load the machine has. The benchmark's last line must be a
 JSON object; its ``ratio_*`` fields are printed for each run, then the median of each side and
-the change. A benchmark REV does not have is this checkout's, run in REV's tree.
+the change. ``--fields`` names other numeric fields to compare the same way (a benchmark that
+prints no ratio, such as tick.py's ``seconds``: the two sides' runs alternate, so the change of
+their medians is the comparison). A benchmark REV does not have is this checkout's, run in REV's
+tree.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ def main() -> None:
     ap.add_argument("rev", help="the earlier commit")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--bench", default="handoffs.py")
+    ap.add_argument("--fields", default="", help="other fields to compare, comma-separated")
     ap.add_argument("bench_args", nargs="*")
     args = ap.parse_args()
     sides: dict[str, list[dict[str, float]]] = {args.rev: [], "this checkout": []}
@@ -69,9 +74,11 @@ def main() -> None:
             for side, tree in trees.items():
                 result = run(tree, args.bench, args.bench_args)
                 sides[side].append(result)
-                ratios = {k: v for k, v in result.items() if k.startswith("ratio_")}
+                fields = [f for f in args.fields.split(",") if f]
+                ratios = {k: v for k, v in result.items() if k.startswith("ratio_") or k in fields}
                 print(f"run {i + 1} {side:>14}: {json.dumps(ratios)}", flush=True)
-    keys = [k for k in sides["this checkout"][0] if k.startswith("ratio_")]
+    fields = [f for f in args.fields.split(",") if f]
+    keys = [k for k in sides["this checkout"][0] if k.startswith("ratio_") or k in fields]
     print("median of each side:")
     for k in keys:
         before = statistics.median(r[k] for r in sides[args.rev])

@@ -3,7 +3,7 @@
 import pytest
 
 from lienthong.testing.databases import server
-from support import clock, engine, make_engine, org  # noqa: F401
+from support import clock, engine, make_engine, org, state_digests_checked  # noqa: F401
 
 
 def pytest_report_header() -> str:

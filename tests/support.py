@@ -15,6 +15,7 @@ from lienthong import Dossier, Engine, FixedClock, Organisation, hookimpl
 from lienthong.demo import DEMO_ORG
 from lienthong.legaltime.clock import VN_TZ
 from lienthong.testing.databases import drop_all, store_for
+from lienthong.store import audit, batch, digests, tracker
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = ROOT / "processes"
@@ -62,8 +63,47 @@ def org() -> Organisation:
     return Organisation.from_file(DEMO_ORG)
 
 
+@pytest.fixture(autouse=True)
+def state_digests_checked(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """In every test: each state digest an engine's tracker makes from what was written equals
+    the one read from the tables (a write that did not tell the tracker would differ). A test
+    that edits the tables behind the engine's back is marked ``tampers``."""
+    if request.node.get_closest_marker("tampers"):
+        yield
+        return
+    wrong: list[str] = []
+    made = tracker.Tracker.digests
+
+    def checked(self: tracker.Tracker, conn: sqlite3.Connection, codes: Any) -> dict[str, str]:
+        codes = list(codes)
+        got = made(self, conn, codes)
+        for code in codes:
+            read = digests.digest(conn, code)
+            if got[code] != read:
+                wrong.append(f"{code}: tracked {got[code]}, read {read}")
+        return got
+
+    batch_done = batch.Batch.done
+
+    def checked_batch(self: batch.Batch) -> None:
+        for code, text in self.texts().items():
+            read = digests.digest(self._db, code)
+            if text != read:
+                wrong.append(f"{code}: batch {text}, read {read}")
+        batch_done(self)
+
+    monkeypatch.setattr(tracker.Tracker, "digests", checked)
+    monkeypatch.setattr(batch.Batch, "done", checked_batch)
+    yield
+    assert not wrong, "state digests made from the writes differ from the tables:\n" + "\n".join(
+        wrong
+    )
+
+
 @pytest.fixture
-def make_engine(tmp_path: Path, org: Organisation, clock: FixedClock) -> Callable[..., Engine]:
+def make_engine(
+    tmp_path: Path, org: Organisation, clock: FixedClock, request: pytest.FixtureRequest
+) -> Callable[..., Engine]:
     engines: list[Engine] = []
 
     def make(path: str | Path | None = None, **kw: Any) -> Engine:
@@ -75,10 +115,20 @@ def make_engine(tmp_path: Path, org: Organisation, clock: FixedClock) -> Callabl
         return e
 
     yield make
+    # Whatever a test did through the API, every dossier's rows are what its last audit row
+    # vouches for (a test that edits the tables behind the engine's back is marked ``tampers``).
+    tampers = request.node.get_closest_marker("tampers") is not None
+    broken = []
     for e in engines:
+        with contextlib.suppress(sqlite3.ProgrammingError):  # closed by the test
+            if not tampers and e.db.conn.in_transaction is False:
+                found = audit.verify(e.db, deep=True)
+                if not found.ok:
+                    broken.append(f"{e.store.where}: {found.reason}")
         with contextlib.suppress(sqlite3.ProgrammingError):
             e.close()
     drop_all()
+    assert not broken, "verify --deep after the test: " + "; ".join(broken)
 
 
 @pytest.fixture
@@ -119,3 +169,20 @@ def run_to_end(engine: Engine, code: str, clock: FixedClock, *, hours: float = 1
         step = next(s for s in engine.steps(code) if s.is_open and s.kind == "user")
         clock.advance(hours=hours)
         engine.complete(code, step.id, officer_of(engine, step.unit), data)
+
+
+def run_processes(procs: list[Any], out: Any) -> list[dict[str, Any]]:
+    """Start ``procs`` (multiprocessing processes that each put one result dict on ``out``),
+    gather their results, never leave one running, and fail on any that crashed."""
+    for p in procs:
+        p.start()
+    try:
+        results = [out.get(timeout=120) for _ in procs]
+    finally:
+        for p in procs:
+            p.join(30)
+            if p.is_alive():
+                p.kill()
+    crashes = [r["crash"] for r in results if "crash" in r]
+    assert not crashes, "\n".join(crashes)
+    return results

@@ -322,3 +322,81 @@ def test_the_control_sheet_shows_the_delegation(delegating: Engine) -> None:
     assert (handoff.giver_officer, handoff.giver_acting) == ("Lương Văn Tiến", label)
     assert handoff.receiver_acting == ""
     assert f"Người giao: Lương Văn Tiến ({label})" in sheet.render()
+
+
+# -- the legal-time commands ---------------------------------------------------------------------
+AFTERNOON_DATA = {
+    "acting": "delegation",
+    "officer": POLICE_OFFICER,
+    "for": COMMUNE_HEAD,
+    "unit": COMMUNE,
+    "reference": "",
+    "valid_from": "2025-03-04T13:00:00+07:00",
+    "valid_to": "2025-03-04T17:00:00+07:00",
+}
+
+
+def test_a_supplement_asked_and_received_through_delegations_records_them(
+    delegating: Engine, clock: FixedClock
+) -> None:
+    code, _ = at_commune(delegating)
+    clock.set(vn(2025, 3, 4, 14, 0))  # the police officer holds the commune's work this afternoon
+    delegating.request_supplement(
+        code, officer=POLICE_OFFICER, missing=["giay_chung_sinh"], reason="Bản chụp không rõ"
+    )
+    [asked] = rows(delegating, code, "supplement_requested")
+    assert asked["from_officer"] == POLICE_OFFICER
+    assert data_of(asked) == {
+        **AFTERNOON_DATA,
+        "missing": ["giay_chung_sinh"],
+        "reason": "Bản chụp không rõ",
+        "requested_at": "2025-03-04T14:00:00+07:00",
+    }
+    clock.set(vn(2025, 3, 5, 9, 0))
+    delegating.receive_supplement(code, officer=COMMUNE_OFFICER, documents=["giay_chung_sinh"])
+    [got] = rows(delegating, code, "supplement_received")
+    assert got["to_officer"] == COMMUNE_OFFICER
+    assert data_of(got) == {
+        "documents": ["giay_chung_sinh"],
+        **delegated_by_week(COMMUNE_OFFICER, None),
+    }
+    sheet = delegating.control_sheet(code)
+    by_police = [r for r in sheet.rows if r.giver_officer == "Nông Văn Bình"]
+    assert [r.giver_acting for r in by_police] == ["theo ủy quyền của Triệu Thị Hạnh"]
+    taken = [r for r in sheet.rows if r.receiver_officer == "Lương Văn Tiến"]
+    assert [r.receiver_acting for r in taken] == [
+        "theo ủy quyền của Trần Thị Mai, Quyết định 12/QĐ-TTPVHCC"
+    ]
+
+
+def test_a_financial_obligation_through_a_delegation_records_it_each_way(
+    delegating: Engine, clock: FixedClock
+) -> None:
+    code, _ = at_commune(delegating)
+    clock.set(vn(2025, 3, 4, 13, 30))
+    delegating.start_obligation(code, officer=POLICE_OFFICER)
+    clock.set(vn(2025, 3, 4, 15, 30))
+    delegating.end_obligation(code, officer=POLICE_OFFICER)
+    [started] = rows(delegating, code, "obligation_started")
+    [ended] = rows(delegating, code, "obligation_ended")
+    assert data_of(started) == AFTERNOON_DATA
+    assert data_of(ended) == {"paused_minutes": 120, **AFTERNOON_DATA}
+    # The commune's own officer, and the system recording a payment, act in no other capacity.
+    code2, _ = at_commune(delegating)
+    delegating.start_obligation(code2, officer=COMMUNE_OFFICER)
+    clock.advance(hours=1)
+    delegating.end_obligation(code2)
+    assert rows(delegating, code2, "obligation_started")[0]["data"] is None
+    assert data_of(rows(delegating, code2, "obligation_ended")[0]) == {"paused_minutes": 60}
+
+
+def test_an_officer_of_the_unit_asks_and_receives_a_supplement_with_no_capacity(
+    delegating: Engine,
+) -> None:
+    code, _ = at_commune(delegating)
+    delegating.request_supplement(
+        code, officer=COMMUNE_OFFICER, missing=["giay_chung_sinh"], reason="Bản chụp không rõ"
+    )
+    delegating.receive_supplement(code, officer=DESK_A)
+    assert "acting" not in data_of(rows(delegating, code, "supplement_requested")[0])
+    assert data_of(rows(delegating, code, "supplement_received")[0]) == {"documents": []}

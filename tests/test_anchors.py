@@ -82,7 +82,8 @@ def work(built: Built, tmp_path: Path) -> Path:
 
 # -- the attacker -------------------------------------------------------------------------------
 
-_COLS = ("id", *audit.FIELDS, "prev_hash", "hash")
+_CONTENT = (*audit.FIELDS, "format", "state_digest")  # what a row's hash covers (format 2)
+_COLS = ("id", *_CONTENT, "prev_hash", "hash")
 
 
 def _attacker(db: Path) -> sqlite3.Connection:
@@ -111,10 +112,10 @@ def _rechain(conn: sqlite3.Connection) -> None:
 def _swap(conn: sqlite3.Connection, a: int, b: int) -> None:
     """Exchange two rows' contents (their place in the chain), keeping ids and hashes."""
     ra, rb = _row(conn, a), _row(conn, b)
-    sets = ", ".join(f"{f} = ?" for f in audit.FIELDS)
+    sets = ", ".join(f"{f} = ?" for f in _CONTENT)
     for target, source in ((a, rb), (b, ra)):
         conn.execute(f"UPDATE audit SET {sets} WHERE id = ?",
-                     [*(source[f] for f in audit.FIELDS), target])
+                     [*(source[f] for f in _CONTENT), target])
 
 
 def _forge(conn: sqlite3.Connection, rowid: int, *, like: int) -> None:

@@ -26,9 +26,11 @@ LAYERS: list[tuple[str, ...]] = [
     ("lienthong.plaindata",),
     ("lienthong.org",),
     ("lienthong.legaltime",),
+    ("lienthong.config",),
     ("lienthong.bpmn", "lienthong.store"),
     ("lienthong.plugins",),
     ("lienthong.reports",),
+    ("lienthong.forms", "lienthong.portal"),
     ("lienthong.engine",),
     ("lienthong.demo", "lienthong.testing", "lienthong.cli"),
 ]

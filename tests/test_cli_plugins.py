@@ -53,24 +53,33 @@ def test_text_lists_one_block_per_plugin(fake):
     result = CliRunner().invoke(plugins, [])
     assert result.exit_code == 0, result.output
     blocks = result.output.strip().split("\n\n")
-    assert len(blocks) == 2
-    default, ours = blocks
+    # Other installed plugins are listed too, not active: LIENTHONG_PLUGINS does not name them.
+    active = [b for b in blocks if "  active: " in b.splitlines()[0]]
+    assert len(active) == 2
+    default, ours = active
     assert default.splitlines()[0].startswith("lienthong.default_plugins  (lienthong ")
+    assert default.splitlines()[0].endswith("active: built-in (lienthong's own defaults)")
     assert "hooks (2): check_documents, compute_fees" in default
     assert ours.splitlines() == [
-        "fake  (lienthong-fake 0.3)",
+        "fake  (lienthong-fake 0.3)  active: listed in LIENTHONG_PLUGINS",
         "  entry point: fakeplug_mod",
         "  hooks (2): dossier_received, handoff",
     ]
+    for b in blocks:
+        if b not in active:
+            assert "NOT ACTIVE: not enabled: LIENTHONG_PLUGINS does not list it" in b
+            assert "hooks" not in b
 
 
 def test_json_for_machines(fake):
     result = CliRunner().invoke(plugins, ["--json"])
     assert result.exit_code == 0, result.output
-    found = {p["name"]: p for p in json.loads(result.output)}
+    found = {p["name"]: p for p in json.loads(result.output) if p["active"]}
     assert set(found) == {"lienthong.default_plugins", "fake"}
     assert found["fake"] == {
         "name": "fake",
+        "active": True,
+        "reason": "listed in LIENTHONG_PLUGINS",
         "module": "fakeplug_mod",
         "entry_point": "fakeplug_mod",
         "distribution": "lienthong-fake",
@@ -83,8 +92,10 @@ def test_json_for_machines(fake):
 
 def test_an_empty_selection_loads_only_the_defaults(fake, monkeypatch):
     monkeypatch.setenv("LIENTHONG_PLUGINS", "")
-    result = CliRunner().invoke(plugins, ["--json"])
-    assert [p["name"] for p in json.loads(result.output)] == ["lienthong.default_plugins"]
+    result = CliRunner().invoke(plugins, ["--format", "json"])
+    assert [p["name"] for p in json.loads(result.output) if p["active"]] == [
+        "lienthong.default_plugins"
+    ]
 
 
 def test_a_broken_plugin_is_named(tmp_path, monkeypatch):

@@ -79,3 +79,68 @@ def test_the_dashboard_prints_the_accountability_reports(tmp_path: Path) -> None
         assert f"twice or more: {len(twice)};" in text
     finally:
         result.engine.close()
+
+
+def test_from_a_bare_install_the_missing_operations_are_stubbed_in_one_line(
+    tmp_path: Path,
+) -> None:
+    """No example plugin loaded (as from the wheel alone): the sample procedures still load,
+    their agency calls answered by the demo's stubs, and one line of the output says so."""
+    lines: list[str] = []
+    result = run_demo(tmp_path / "bare.db", dossiers=8, weeks=1, out=lines.append,
+                      entry_points=False)
+    try:
+        said = [line for line in lines if "Stubbed" in line]
+        assert said == [
+            "Stubbed (their plugins are not installed): police.record_residence, "
+            "social_insurance.issue_card, tax.register_household; install plugins/* for the "
+            "example agencies' own results."
+        ]
+        assert result.engine.verify_audit().ok
+        # The stub's result is what the service steps recorded.
+        data = {r[0] for r in result.engine.db.execute(
+            "SELECT data FROM steps WHERE kind = 'service' AND status = 'done'")}
+        assert data and all("demo_stub" in d for d in data)
+    finally:
+        result.engine.close()
+
+
+def test_the_stubs_stand_in_only_for_what_is_missing(tmp_path: Path) -> None:
+    from lienthong import hookimpl
+
+    class Police:
+        @hookimpl
+        def operations(self) -> list[str]:
+            return ["police.record_residence"]
+
+        @hookimpl
+        def perform_operation(self, operation: str) -> dict[str, object] | None:
+            return {"residence_recorded": True} if operation == "police.record_residence" else None
+
+    lines: list[str] = []
+    result = run_demo(tmp_path / "some.db", dossiers=3, weeks=1, out=lines.append,
+                      entry_points=False, plugins=(Police(),))
+    result.engine.close()
+    [said] = [line for line in lines if "Stubbed" in line]
+    assert "police" not in said and "social_insurance.issue_card" in said
+
+
+@pytest.mark.parametrize("when", [0, 5])
+def test_a_failed_demo_leaves_no_database_behind(tmp_path: Path, when: int) -> None:
+    def fail(done: int, total: int) -> None:
+        if done >= when:
+            raise KeyboardInterrupt  # Ctrl-C, say, or anything else going wrong
+
+    db = tmp_path / "half.db"
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(db, dossiers=5, weeks=1, out=lambda _l: None, progress=fail)
+    assert sorted(p.name for p in tmp_path.iterdir()) == []
+
+
+def test_a_failed_demo_keeps_a_file_it_did_not_create(tmp_path: Path) -> None:
+    db = tmp_path / "kept.db"
+    db.write_bytes(b"")
+    with pytest.raises(KeyboardInterrupt):
+        run_demo(db, dossiers=5, weeks=1, out=lambda _l: None, fresh=False,
+                 progress=lambda d, t: (_ for _ in ()).throw(KeyboardInterrupt()))
+    assert db.exists()

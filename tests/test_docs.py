@@ -25,6 +25,8 @@ BLOCK = re.compile(r"```python\n(.*?)```", re.S)
         "docs/testing.md",
         "docs/permissions.md",
         "docs/reports.md",
+        "docs/forms.md",
+        "docs/portal.md",
         "README.md",
     ],
 )

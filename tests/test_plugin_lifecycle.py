@@ -152,7 +152,11 @@ def test_every_hook_call_of_one_dossier_in_order():
         ("handoff", "issue_card", "return_result"),
         ("result_returned", None, None),
     ]
-    assert names[-1] == "result_returned"
+    # After each command that changed the dossier, once committed, the portal's record.
+    assert names[-2:] == ["result_returned", "portal_record_changed"]
+    portal = [kw["record"]["TrangThaiHoSo"] for n, kw in calls if n == "portal_record_changed"]
+    assert portal[0] == "2" and portal[-2:] == ["9", "10"]
+    assert set(portal) == {"2", "4", "9", "10"} and portal == sorted(portal, key=int)
 
     # Every call is about this dossier; the dossier passed is the stored one at that moment.
     for name, kw in calls:
@@ -216,10 +220,12 @@ def test_withdrawal_calls_dossier_withdrawn():
     code = receive(engine)
     calls.clear()
     engine.withdraw(code, reason="Gia đình xin rút hồ sơ.")
-    assert [n for n, _ in calls] == ["audit_event", "dossier_withdrawn"]
-    kw = calls[-1][1]
+    # Inside the command, then once it has committed, the portal's record.
+    assert [n for n, _ in calls] == ["audit_event", "dossier_withdrawn", "portal_record_changed"]
+    kw = calls[1][1]
     assert kw["reason"] == "Gia đình xin rút hồ sơ."
     assert kw["dossier"].status == Status.WITHDRAWN
+    assert calls[-1][1]["record"]["TrangThaiHoSo"] == "7"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -530,7 +530,7 @@ def test_lienthong_work_once(make, clock, tmp_path, monkeypatch):
     result = CliRunner().invoke(main, ["work", "--db", db, "--once"])
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith(f"done      {code} step ")
+    assert lines[0].startswith(f"{code} done step ")  # the log line, the dossier first
     assert lines[-1] == "1 done, 0 failed"
     result = CliRunner().invoke(main, ["work", "--db", db, "--max-seconds", "0"])
     assert result.exit_code == 0 and result.output == "0 done, 0 failed\n"

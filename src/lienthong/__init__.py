@@ -6,7 +6,8 @@ has one room per concern, each using only the rooms below it (a test walks the i
 
     cli, demo, testing   the command line, the simulated province, the users' test kit
     engine               Engine, a facade over command groups
-    reports              the control sheet (and the statistics and forms to come), from the store
+    forms                the forms of Circular 03/2025 (Mẫu 01–07), as HTML and PDF, from the store
+    reports              the control sheet and the statistics, from the store
     plugins              hook specs, the plugin manager, lienthong's own defaults
     bpmn  store          BPMN files -> specs, workflows, scripts; the seam to the database
     legaltime            calendar, deadline rules, clock, durations
@@ -25,8 +26,11 @@ from lienthong.engine import Engine, TickReport
 from lienthong.errors import (
     AuditError,
     CalendarError,
+    ConfigError,
     DossierClosed,
     DossierNotFound,
+    FormError,
+    FormNotApplicable,
     InternalError,
     InvalidData,
     LienthongError,
@@ -67,6 +71,7 @@ __all__ = [
     "CalendarError",
     "Channel",
     "Clock",
+    "ConfigError",
     "ControlSheet",
     "Delegation",
     "Dossier",
@@ -74,6 +79,8 @@ __all__ = [
     "DossierNotFound",
     "Engine",
     "FixedClock",
+    "FormError",
+    "FormNotApplicable",
     "InternalError",
     "InvalidData",
     "Lane",

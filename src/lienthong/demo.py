@@ -10,31 +10,33 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import attrs
 
+from lienthong.bpmn.procedures import load_procedure
 from lienthong.engine import Engine
 from lienthong.errors import LienthongError, SlaError
 from lienthong.legaltime.clock import VN_TZ, FixedClock
 from lienthong.org import Organisation
+from lienthong.plugins.hookspecs import hookimpl
 from lienthong.reports.text import dashboard, events_line
 from lienthong.status import Channel, Status
 
 DATA = Path(__file__).parent / "data"
 DEMO_ORG = DATA / "demo-org.toml"
+#: The sample procedures, shipped in the package (the checkout's ``processes/`` points here).
+PROCESSES = DATA / "processes"
 
 
 def processes_dir() -> Path:
-    """The repository's ``processes/`` folder (the package is installed from a checkout)."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        if (parent / "processes").is_dir() and any((parent / "processes").glob("*.bpmn")):
-            return parent / "processes"
-    raise LienthongError("cannot find the processes/ folder of the lienthong checkout")
+    """The sample procedures' folder, inside the installed package."""
+    if not any(PROCESSES.glob("*.bpmn")):
+        raise LienthongError(f"{PROCESSES}: the sample procedures are missing from the package")
+    return PROCESSES
 
 
 # procedure code -> (share of the stream, channel weights direct/online/postal)
@@ -82,27 +84,109 @@ def run_demo(
     out: Callable[[str], None] = print,
     fresh: bool = True,
     plugins: tuple[object, ...] = (),
+    entry_points: bool = True,
+    progress: Callable[[int, int], None] | None = None,
 ) -> DemoResult:
     """Simulate ``weeks`` weeks of a province's one-stop desks and print the dashboard.
 
+    The sample procedures' service operations (calls to the police, social insurance and tax
+    systems) are performed by the example agency plugins when they are installed; those no
+    loaded plugin performs are stubbed with a canned result, and one line says which.
+
     :param slow_share: the fraction of steps whose officer takes longer than the step's share.
     :param fresh: delete an existing file at ``db_path`` first, so every run starts clean.
+    :param progress: called with (simulated half-hours done, all of them) as the run goes.
+
+    A run that fails (or is interrupted) deletes the database it created: a half-simulated
+    province is not left behind to be mistaken for a whole one.
     """
     if weeks < 1 or dossiers < 1:
         raise LienthongError(
             f"demo: weeks ({weeks}) and dossiers ({dossiers}) must each be at least 1"
         )
+    path = Path(db_path)
+    if fresh:
+        _remove(path)
+    created = not path.exists()
+    engine: Engine | None = None
+    try:
+        clock = FixedClock(start or datetime(2026, 2, 2, 8, 0, tzinfo=VN_TZ))  # across Tết 2026
+        engine = Engine(
+            str(path),
+            org=Organisation.from_file(DEMO_ORG),
+            clock=clock,
+            plugins=plugins,
+            entry_points=entry_points,
+        )
+        stubbed = stub_missing_operations(engine, processes_dir())
+        if stubbed:
+            out(
+                f"Stubbed (their plugins are not installed): {', '.join(stubbed)}; "
+                "install plugins/* for the example agencies' own results."
+            )
+        return _simulate(
+            engine, clock, dossiers, weeks, seed, slow_share, out, progress
+        )
+    except BaseException:
+        if engine is not None:
+            engine.close()
+        if created:
+            _remove(path)
+        raise
+
+
+def _remove(path: Path) -> None:
+    for suffix in ("", "-wal", "-shm"):
+        Path(str(path) + suffix).unlink(missing_ok=True)
+
+
+class DemoStubs:
+    """Performs the operations of the sample procedures that no installed plugin performs,
+    with a canned result (``{"demo_stub": operation}``), so that the demo runs from a bare
+    install. Registered by :func:`stub_missing_operations`, for the demo's engine only."""
+
+    __name__ = "lienthong.demo-stubs"
+
+    def __init__(self, names: Iterable[str]) -> None:
+        self.names = sorted(names)
+
+    @hookimpl
+    def operations(self) -> list[str]:
+        return list(self.names)
+
+    @hookimpl
+    def perform_operation(self, operation: str) -> dict[str, Any] | None:
+        return {"demo_stub": operation} if operation in self.names else None
+
+
+def stub_missing_operations(engine: Engine, folder: Path) -> list[str]:
+    """Register :class:`DemoStubs` on ``engine`` for the operations the BPMN files of
+    ``folder`` name that none of its plugins performs; return their names (sorted)."""
+    named = {
+        op for f in sorted(folder.glob("*.bpmn")) for op in load_procedure(f).operations.values()
+    }
+    known = {op for batch in engine.hooks.call("operations") for op in (batch or ())}
+    missing = sorted(named - known)
+    if missing:
+        engine.pm.register(DemoStubs(missing), name=DemoStubs.__name__)
+    return missing
+
+
+def _simulate(
+    engine: Engine,
+    clock: FixedClock,
+    dossiers: int,
+    weeks: int,
+    seed: int,
+    slow_share: float,
+    out: Callable[[str], None],
+    progress: Callable[[int, int], None] | None,
+) -> DemoResult:
     rng = random.Random(seed)
     _AGAIN.seed(seed)
     _REFUSE.seed(seed)
-    start = start or datetime(2026, 2, 2, 8, 0, tzinfo=VN_TZ)  # four weeks across Tết 2026
+    start = clock.now()
     end = start + timedelta(weeks=weeks)
-    path = Path(db_path)
-    if fresh:
-        for suffix in ("", "-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-    clock = FixedClock(start)
-    engine = Engine(str(path), org=Organisation.from_file(DEMO_ORG), clock=clock, plugins=plugins)
     procs = {p.code: p for p in engine.load_procedures(processes_dir())}
     mix = {c: m for c, m in MIX.items() if c in procs}
     desk = engine.org.units_with_role("one-stop-desk")[0]
@@ -121,10 +205,13 @@ def run_demo(
     finish_at: dict[int, datetime] = {}
     waits: dict[str, tuple[str, datetime]] = {}
     tick = timedelta(minutes=30)
+    steps = int((end - start) / tick) + 1
     now = start
     ai = 0
     received = 0
     while now <= end:
+        if progress is not None:
+            progress(int((now - start) / tick), steps)
         clock.set(now)
         while ai < len(arrivals) and arrivals[ai] <= now:
             clock.set(arrivals[ai])
@@ -159,9 +246,11 @@ def run_demo(
                 _apologise(engine, code, rng, finish_at)
         now += tick
 
+    if progress is not None:
+        progress(steps, steps)
     sample = _pick_sample(engine)
     report(engine, out=out, sample=sample, start=start, end=end)
-    return DemoResult(str(path), received, engine, sample, start, end)
+    return DemoResult(engine.store.where, received, engine, sample, start, end)
 
 
 def _work(
@@ -331,7 +420,7 @@ def report(
 
 def _plugin_lines(engine: Engine) -> list[str]:
     """What the example plugins did, when they are installed."""
-    lines = []
+    lines: list[str] = []
     db = engine.db
     cards = [
         r
@@ -343,6 +432,8 @@ def _plugin_lines(engine: Engine) -> list[str]:
         import json
 
         first = json.loads(cards[0]["data"] or "{}")
+        if "demo_stub" in first:
+            return lines
         card = first.get("health_insurance_card") or next(iter(first.values()), "")
         lines.append(f"Health-insurance cards issued (thẻ BHYT): {len(cards)}, e.g. {card}")
     if db["outbox"].exists():

@@ -7,6 +7,9 @@ changed when one is raised from a command.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class LienthongError(Exception):
     """Base class of every error lienthong raises on purpose."""
@@ -82,6 +85,17 @@ class AuditError(LienthongError):
     """The audit chain is broken; names the first broken row."""
 
 
+class FormError(LienthongError):
+    """A form of Circular 03/2025 (Mẫu 01–07) cannot be made: an unknown form number, or a
+    dossier, period or unit it cannot be made for. Names the form and the dossier."""
+
+
+class FormNotApplicable(FormError):
+    """The dossier lacks what the form records: Mẫu 02 for a dossier never asked for a
+    supplement, Mẫu 03 for one not refused, Mẫu 04 with no apology, Mẫu 05 with no withdrawal
+    or stop, Mẫu 01 for one not received (yet). Names the form, the dossier and its status."""
+
+
 class StoreError(LienthongError):
     """The database failed under a command: the file is not a lienthong database, is locked,
     corrupt or unreadable, or the Engine was closed. Names the command and the file; the SQLite
@@ -105,3 +119,15 @@ class TableError(InvalidData):
     #: Each problem as ``(row, column, message)``: row 0 for the header rows or the whole table,
     #: column ``""`` when the problem is not in one column.
     problems: tuple[tuple[int, str, str], ...] = ()
+
+
+class ConfigError(InvalidData):
+    """A configuration file (``lienthong.toml``) that cannot be used: the message names the file
+    and the key (``[work] limit``), and for a key it does not know, the nearest one it does."""
+
+
+def did_you_mean(word: str, known: Iterable[str]) -> str:
+    """``"; did you mean 'parent'?"`` for the known name nearest ``word`` (difflib), or ``""``:
+    the end of the message that refuses an unknown key."""
+    found = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean {found[0]!r}?" if found else ""

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import attrs
 
-from lienthong.errors import OrganisationError
+from lienthong.errors import OrganisationError, did_you_mean
 
 
 @attrs.frozen
@@ -164,9 +164,11 @@ class Organisation:
             raise OrganisationError(
                 f"{p}: [[delegations]]: write [[delegation]], like [[unit]] and [[officer]]"
             )
+        _known(raw, _FILE_KEYS, str(p), "table")
         units, officers, delegations = [], [], []
         for i, row in enumerate(_tables(raw, "unit", p), 1):
             where = f"{p}: [[unit]] #{i}"
+            _known(row, _FILE_KEYS["unit"], where)
             _require(row, ("code", "name"), where)
             units.append(
                 Unit(
@@ -180,6 +182,7 @@ class Organisation:
             )
         for i, row in enumerate(_tables(raw, "officer", p), 1):
             where = f"{p}: [[officer]] #{i}"
+            _known(row, _FILE_KEYS["officer"], where)
             _require(row, ("id", "name", "unit"), where)
             officers.append(
                 Officer(
@@ -191,6 +194,7 @@ class Organisation:
             )
         for i, row in enumerate(_tables(raw, "delegation", p), 1):
             where = f"{p}: [[delegation]] #{i}"
+            _known(row, _FILE_KEYS["delegation"], where)
             _require(row, ("from_officer", "to_officer", "unit", "valid_from", "valid_to"), where)
             delegations.append(
                 Delegation(
@@ -543,6 +547,25 @@ def _instant(value: object, where: str, key: str, *, end: bool) -> datetime:
         f"{where}: {key} must be a TOML date (2025-03-03) or datetime "
         f"(2025-03-03T08:00:00+07:00), not {value!r}"
     )
+
+
+#: The keys an organisation file may hold: its tables, and each table's keys.
+_FILE_KEYS = {
+    "unit": ("code", "name", "parent", "roles", "head", "deputies"),
+    "officer": ("id", "name", "unit", "title"),
+    "delegation": ("from_officer", "to_officer", "unit", "valid_from", "valid_to", "reference"),
+}
+
+
+def _known(row: Mapping[str, object], keys: Iterable[str], where: str, what: str = "key") -> None:
+    """A key the file format does not have is refused, with the nearest one it has: a
+    misspelt ``parnet`` would otherwise leave the unit without its parent, silently."""
+    for k in row:
+        if k not in keys:
+            raise OrganisationError(
+                f"{where}: unknown {what} {k!r}{did_you_mean(str(k), keys)} (known: "
+                f"{', '.join(keys)})"
+            )
 
 
 def _require(row: Mapping[str, object], keys: tuple[str, ...], where: str) -> None:

@@ -49,7 +49,8 @@ def heaviest_path(
     """The path from a start, never back to a node it has passed, with the greatest total weight.
 
     Enumerating the paths would take time exponential in the number of gateways, so this is a
-    longest-path computation over the graph less the back edges of one depth-first search, in
+    longest-path computation over the graph less the back edges of one depth-first search
+    (:func:`forward_graph`, the same one that counts and lists the paths), in
     time linear in its size and without recursion (a chain of tasks is as deep as it is long).
 
     When every loop is entered through a single node (what a flow drawn back to an earlier step
@@ -59,33 +60,17 @@ def heaviest_path(
     places is counted along the paths this search keeps, which can miss a heavier one; finding
     that one is NP-hard. Returns ``(-1, [])`` without starts.
     """
-    best: dict[str, int] = {}  # a finished node: the heaviest total from it to an end
+    best: dict[str, int] = {}  # a node: the heaviest total from it to an end
     then: dict[str, str | None] = {}  # ... and the successor that total goes through
-    open_: set[str] = set()  # the nodes on the search's stack: an edge to one is a back edge
-    for start in starts:
-        if start in best:
-            continue
-        open_.add(start)
-        stack = [(start, iter(graph.get(start, ())))]
-        while stack:
-            node, todo = stack[-1]
-            for n in todo:
-                if n not in best and n not in open_:
-                    open_.add(n)
-                    stack.append((n, iter(graph.get(n, ()))))
-                    break
-            else:
-                stack.pop()
-                # Every successor has finished except the open ones, which are back edges (the
-                # node itself among them, for a flow to itself). The first heaviest wins ties, as
-                # a walk in flow order would meet it first.
-                pick: str | None = None
-                for n in graph.get(node, ()):
-                    if n not in open_ and (pick is None or best[n] > best[pick]):
-                        pick = n
-                best[node] = weight.get(node, 0) + (best[pick] if pick is not None else 0)
-                then[node] = pick
-                open_.discard(node)
+    # forward_graph finishes a node after all its successors: its keys are in that order.
+    for node, succ in forward_graph(graph, starts).items():
+        # The first heaviest wins ties, as a walk in flow order would meet it first.
+        pick: str | None = None
+        for n in succ:
+            if pick is None or best[n] > best[pick]:
+                pick = n
+        best[node] = weight.get(node, 0) + (best[pick] if pick is not None else 0)
+        then[node] = pick
     first = None
     for start in starts:
         if first is None or best[start] > best[first]:

@@ -23,11 +23,11 @@ from typing import Any
 import click
 import sqlite_utils
 
-from lienthong.cli.options import db_option
+from lienthong.cli.options import current_config, db_option
 from lienthong.errors import LienthongError
 from lienthong.legaltime.clock import SystemClock
 from lienthong.plugins.manager import HookCaller, make_plugin_manager
-from lienthong.store import anchors
+from lienthong.store import anchors, digests
 from lienthong.store import audit as audit_log
 
 __all__ = ["anchor", "audit", "keygen", "verify"]
@@ -86,9 +86,13 @@ def keygen(out: str) -> None:
 @audit.command("anchor")
 @db_option
 @click.option("--key", "key_file", required=True, metavar="KEY",
-              help="The private key file (from 'lienthong audit keygen').")
-@click.option("--out", "out", default=None, metavar="FILE", type=click.Path(dir_okay=False),
-              help="Append the checkpoint to this anchors file (JSON Lines); default: print it.")
+              default=lambda: current_config().anchor_key,
+              help="The private key file (from 'lienthong audit keygen'); default: "
+              "$LIENTHONG_ANCHOR_KEY, else lienthong.toml's [audit] key.")
+@click.option("--out", "out", metavar="FILE", type=click.Path(dir_okay=False),
+              default=lambda: current_config().get("audit.anchors"),
+              help="Append the checkpoint to this anchors file (JSON Lines); default: "
+              "lienthong.toml's [audit] anchors, else print it.")
 def anchor(db: str, key_file: str, out: str | None) -> None:
     """Verify the audit chain, sign its head and write the checkpoint (one JSON line).
 
@@ -124,12 +128,17 @@ def anchor(db: str, key_file: str, out: str | None) -> None:
 @click.option("--key", "key", default=None, metavar="PUBKEY|KEYFILE",
               help="Accept only checkpoints signed by this key: 64 hex digits, or a file holding "
               "them, a PEM public key or the private key.")
-def verify(db: str, anchors_file: str | None, key: str | None) -> None:
+@click.option("--deep", is_flag=True,
+              help="Also check the dossiers and steps tables: each dossier's rows against the "
+              "state digest on its last audit row.")
+def verify(db: str, anchors_file: str | None, key: str | None, deep: bool) -> None:
     """Check the hash chain; name the first broken row. Exit status 1 if broken.
 
     With --anchors, also check that the chain still holds every checkpoint: the rows each one
     counted, its last row, that row's hash. Without --key, a checkpoint is checked against the key
-    it names, which proves only that some key signed it.
+    it names, which proves only that some key signed it. With --deep, then check that each
+    dossier's row and step rows are those its last audit row vouches for, and name each dossier
+    (and step) changed, deleted or inserted since.
     """
     if key is not None and anchors_file is None:
         raise click.ClickException("--key needs --anchors (the checkpoints to check it against)")
@@ -143,11 +152,15 @@ def verify(db: str, anchors_file: str | None, key: str | None) -> None:
         raise click.ClickException(f"{anchors_file}: no checkpoints in it")
     with _open_db(db) as database:
         if lines is None:
-            result: audit_log.VerifyResult = audit_log.verify(database)
+            result: audit_log.VerifyResult = audit_log.verify(database, deep=deep)
         else:
-            result = anchors.verify_with_anchors(database, [c for _, c in lines], expected)
-    if result.ok:
+            result = anchors.verify_with_anchors(database, [c for _, c in lines], expected,
+                                                 deep=deep)
+    if result.ok or result.state is not None:  # with a state: the chain and checkpoints held
         _report_ok(result, lines, expected)
+        _report_state(result.state)
+        if not result.ok:
+            sys.exit(1)
         return
     where = ""
     if isinstance(result, anchors.AnchoredResult) and result.checkpoint is not None:
@@ -180,6 +193,29 @@ def _report_ok(
         click.echo(
             f"note: no --key given; signed by {', '.join(k[:16] + '…' for k in keys)}: pass "
             "--key to accept only your key", err=True)
+
+
+#: Differences --deep prints one a line before it sums up the rest.
+_SHOWN = 50
+
+
+def _report_state(state: digests.StateResult | None) -> None:
+    if state is None:
+        return
+    if state.unchecked:
+        click.echo(f"note: {state.unchecked} dossier(s) last written before state digests "
+                   "(migration 010): not checked until a command writes to them", err=True)
+    if state.ok:
+        click.echo(f"tables match: {state.checked} of {state.dossiers} dossiers checked against "
+                   "the state digest of their last audit row")
+        return
+    for problem in state.problems[:_SHOWN]:
+        click.echo(str(problem), err=True)
+    if len(state.problems) > _SHOWN:
+        click.echo(f"... and {len(state.problems) - _SHOWN} more", err=True)
+    changed = len({p.dossier for p in state.problems})
+    click.echo(f"tables CHANGED: {len(state.problems)} difference(s) in {changed} of "
+               f"{state.dossiers} dossiers", err=True)
 
 
 def publish_checkpoint(checkpoint: Mapping[str, Any], hooks: HookCaller | None = None) -> None:

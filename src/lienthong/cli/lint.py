@@ -13,6 +13,7 @@ import click
 
 from lienthong.bpmn.lint import LintConfig, as_json, as_text, bpmn_files, lint_file
 from lienthong.bpmn.problems import ERROR
+from lienthong.cli.options import progress
 from lienthong.errors import InvalidData, OrganisationError
 from lienthong.org import Organisation
 
@@ -56,7 +57,11 @@ def lint(paths: tuple[str, ...], org_file: str | None, fmt: str, config_file: st
     except OrganisationError as e:
         raise click.UsageError(str(e)) from None
     files = bpmn_files(paths)
-    problems = [p for f in files for p in lint_file(f, org=org, config=config)]
+    problems = []
+    with progress("lint", len(files)) as update:  # a bar only on a terminal
+        for i, f in enumerate(files, 1):
+            problems.extend(lint_file(f, org=org, config=config))
+            update(i, len(files))
     click.echo(as_json(problems) if fmt == "json" else as_text(problems, files=len(files)))
     if any(p.severity == ERROR for p in problems):
         raise click.exceptions.Exit(1)

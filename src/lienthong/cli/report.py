@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from lienthong.cli.options import db_option, existing_db, org_option
+from lienthong.cli.options import db_option, existing_db, org_option, progress
 
 KINDS = ("officers", "units", "returned", "apologies", "period")
 TITLES = {
@@ -46,9 +46,10 @@ TITLES = {
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(("table", "csv", "json", "xlsx")),
+    type=click.Choice(("table", "csv", "json", "xlsx", "html")),
     default="table",
     show_default=True,
+    help="html: period and units only, a page with charts (docs/reports.md).",
 )
 @click.option(
     "--out",
@@ -77,11 +78,24 @@ def report(
 
     if fmt == "xlsx" and out is None:
         raise click.ClickException("--format xlsx writes a file: give it with --out FILE")
+    if fmt == "html" and kind not in ("period", "units"):
+        raise click.ClickException(f"--format html: only the period and units reports, not {kind}")
     path = existing_db(db)
     # A LienthongError (bad date, unknown unit...) is the main group's to print in one line.
     period = reports.Period.days(first, last)
     names = _names(org)
     database = reports.open_db(path)
+    if fmt == "html":
+        from lienthong.reports.html import report_page
+
+        try:
+            page = report_page(
+                database, kind, org=names, period=period, unit=unit, procedure=procedure
+            )
+        finally:
+            database.conn.close()
+        _write(page, out)
+        return
     try:
         fn: Any = {
             "officers": reports.officers,
@@ -90,7 +104,8 @@ def report(
             "apologies": reports.apologies,
             "period": reports.period_report,
         }[kind]
-        result = fn(database, org=names, period=period, unit=unit, procedure=procedure)
+        with progress(f"report {kind}"):  # a spinner, only on a terminal: a year takes seconds
+            result = fn(database, org=names, period=period, unit=unit, procedure=procedure)
     finally:
         database.conn.close()
     title = f"{TITLES[kind]} — {period.describe()}"
@@ -107,6 +122,11 @@ def report(
         if fmt == "table"
         else formats.WRITERS[fmt](kind, result)
     )
+    _write(text, out)
+
+
+def _write(text: str, out: str | None) -> None:
+    """To standard output, or to the file ``out`` (UTF-8)."""
     if out is None:
         click.echo(text.rstrip("\n"))
         return

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 
 import click
 
-from lienthong.cli.options import db_option, existing_db, no_stored_org, org_option
-from lienthong.errors import LienthongError, OrganisationNotStored
+from lienthong.cli.options import current_config, db_option, open_engine, org_option
+from lienthong.errors import LienthongError
+
+log = logging.getLogger("lienthong.work")
 
 
 @click.command()
@@ -24,15 +27,15 @@ from lienthong.errors import LienthongError, OrganisationNotStored
 @click.option(
     "--poll",
     type=click.FloatRange(min=0.01),
-    default=5.0,
-    show_default=True,
+    default=lambda: current_config().get("work.poll", 5.0),
+    show_default="lienthong.toml's [work] poll, else 5",
     help="Seconds between two looks at the queue when nothing is due sooner.",
 )
 @click.option(
     "--limit",
     type=click.IntRange(min=1),
-    default=100,
-    show_default=True,
+    default=lambda: current_config().get("work.limit", 100),
+    show_default="lienthong.toml's [work] limit, else 100",
     help="Service steps one pass takes on at most.",
 )
 def work(
@@ -42,31 +45,25 @@ def work(
     left to a worker and retries after a failure, each under a lease so that several workers
     (on several machines sharing the store) never run one step twice.
 
-    The operations are performed by the plugins installed (entry points; LIENTHONG_PLUGINS
-    chooses among them). Each step run prints one line.
+    The operations are performed by the plugins lienthong.toml lists (or, with no list, those
+    installed). Each step run logs one line on standard error, the dossier code first.
     """
-    from lienthong.engine import Engine
-
     # The loop's own timing is wall time on this machine (how long to run, how long to wait),
     # not legal time: the engine's clock decides what is due.
     stop = None if max_seconds is None else time.monotonic() + max_seconds
     try:
-        try:
-            engine = Engine(existing_db(db), org=org, services="worker")
-        except OrganisationNotStored:
-            raise no_stored_org(db) from None
-        with engine:
+        with open_engine(db, org, services="worker") as engine:
             done = failed = 0
             try:
                 while True:
                     report = engine.work(limit=limit)
                     for o in report.outcomes:
-                        line = f"{o.outcome:9} {o.dossier} step {o.step_id}"
+                        line = f"{o.dossier} {o.outcome} step {o.step_id}"
                         if o.error:
                             line += f": {o.error}"
                         if o.outcome == "failed":
                             line += f" (next attempt: {_at(o.next_attempt_at)})"
-                        click.echo(line)
+                        log.info(line)
                     done += report.count("done")
                     failed += report.count("failed")
                     left = None if stop is None else stop - time.monotonic()

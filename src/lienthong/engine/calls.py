@@ -36,6 +36,7 @@ from typing import Any
 import sqlite_utils
 
 from lienthong.errors import PluginError
+from lienthong.store import tracker
 from lienthong.store.sqlite import Store
 
 #: Idle connections kept for the next operations (one is enough for the engine's own thread;
@@ -127,6 +128,7 @@ class Attempt:
 
     def rollback(self) -> None:
         if self.db.conn.in_transaction:
+            tracker.rolled_back(self.db)  # in memory, the engine's own connection
             self.db.conn.rollback()
 
     def close(self) -> None:
@@ -163,10 +165,12 @@ class Calls:
             db = self.store.db
             if not db.conn.in_transaction:  # called after the command committed: it has not
                 db.conn.execute("BEGIN")
+                tracker.began(db)
             try:
                 return Attempt(fn(db), db, self)
             except BaseException:
                 if db.conn.in_transaction:
+                    tracker.rolled_back(db)
                     db.conn.rollback()
                 raise
         opdb = self._take()

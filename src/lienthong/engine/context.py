@@ -10,7 +10,7 @@ runs in :meth:`Context.command`: one transaction.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
@@ -27,7 +27,8 @@ from lienthong.legaltime.clock import VN_TZ, Clock
 from lienthong.org import Organisation
 from lienthong.plaindata import check_plain
 from lienthong.plugins.manager import HookCaller
-from lienthong.store import audit
+from lienthong.portal.progress import CHANGES
+from lienthong.store import audit, tracker
 from lienthong.store.records import Dossier, Step
 from lienthong.store.sqlite import Store
 from lienthong.store.tables import Records
@@ -89,25 +90,59 @@ class Context:
         self.procedures = procedures
         self.workflows = workflows
         self.records = Records()
+        # The store's writes tell it what they wrote, so that each audit row's state digest
+        # need not read the dossier's rows again.
+        tracker.track(self.db)
         self.supplement_window = supplement_window
         self.supplements_per_unit = supplements_per_unit
         # Service steps opened by the running command, in order: only a command that opens one
         # has one to run (a step that failed waits for retry()).
         self.pending_services: list[int] = []
+        # The dossiers whose portal record the open transaction changed (an audit event of
+        # lienthong.portal.progress.CHANGES), in order, and what is told of them once it has
+        # committed (lienthong.engine.aftercommit).
+        self.changed: dict[str, None] = {}
+        self.after_commit: Callable[[list[str]], None] | None = None
 
     @contextmanager
     def command(self, dossier: str | None = None) -> Iterator[sqlite_utils.Database]:
         """One command's transaction; on an error, the dossier's cached workflow is dropped
-        (it may have advanced in memory past what the store keeps)."""
-        if not self.db.conn.in_transaction:  # a command, not a part of one (tick's actions)
+        (it may have advanced in memory past what the store keeps), and so is every workflow
+        the transaction saved (a reception's, whose code the caller does not know yet; those
+        of a tick's earlier actions, if the transaction as a whole rolls back)."""
+        outer = not self.db.conn.in_transaction  # a command, not a part of one (tick's actions)
+        if outer:
             self.pending_services = []
+            self.changed.clear()
+        mark = len(self.changed)
         try:
             with self.store.transaction() as db:
                 yield db
         except BaseException:
             if dossier is not None:
                 self.workflows.forget(dossier)
+            if outer:
+                self.changed.clear()
+            else:  # the part's savepoint is undone: so are the changes it made
+                for code in list(self.changed)[mark:]:
+                    del self.changed[code]
+            # A savepoint's rollback keeps the earlier actions' saves: dropping them too only
+            # costs a read.
+            self.workflows.rolled_back()
             raise
+        if outer:
+            self.workflows.committed()
+            self.committed()
+
+    def committed(self) -> None:
+        """The transaction that changed :attr:`changed` has committed: tell
+        :attr:`after_commit` (never raises; it runs after the fact)."""
+        if not self.changed:
+            return
+        codes = list(self.changed)
+        self.changed.clear()
+        if self.after_commit is not None:
+            self.after_commit(codes)
 
     def procedure(self, version: str) -> Procedure:
         """A procedure by code (its current version) or by version."""
@@ -158,6 +193,11 @@ class Context:
     def audit(self, db: sqlite_utils.Database, **fields: Any) -> dict[str, Any]:
         """Append an audit row and tell the ``audit_event`` hook."""
         row = audit.append(db, **fields)
+        event = fields.get("event")
+        # A step done that only waits for a parallel branch hands nothing on: no change. (Noted
+        # before the hook: if it raises, the savepoint or transaction undone drops the note.)
+        if event in CHANGES and (event != "handoff" or fields.get("to_unit")):
+            self.changed[fields["dossier"]] = None
         self.hooks.call("audit_event", row=row, db=db, _dossier=fields.get("dossier"))
         return row
 

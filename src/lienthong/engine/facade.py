@@ -41,7 +41,8 @@ import sqlite_utils
 from lienthong.bpmn.procedures import Procedure
 from lienthong.bpmn.scripts import make_script_engine
 from lienthong.engine import arguments as arg
-from lienthong.engine import organisation
+from lienthong.engine import organisation, setup
+from lienthong.engine.aftercommit import AfterCommit
 from lienthong.engine.apology import ApologyCommands
 from lienthong.engine.context import Context, iso
 from lienthong.engine.guard import guarded as _guarded
@@ -56,13 +57,14 @@ from lienthong.engine.tick import TickCommands, TickReport
 from lienthong.engine.worker import Worker, WorkReport
 from lienthong.engine.workflows import Workflows
 from lienthong.errors import (
+    InvalidData,
     ProcedureError,
 )
 from lienthong.legaltime import rules
 from lienthong.legaltime.calendar import Overlay, WorkingCalendar
 from lienthong.legaltime.clock import Clock, SystemClock
 from lienthong.org import Organisation
-from lienthong.plugins.manager import HookCaller, make_plugin_manager
+from lienthong.plugins.manager import HookCaller
 from lienthong.status import Channel
 from lienthong.store.records import Dossier, Step
 from lienthong.store.sqlite import Store
@@ -84,6 +86,11 @@ class Engine(Queries):
     :param calendar: the working calendar; the default Vietnamese calendar plus plugin overlays.
     :param plugins: plugin objects or modules to register besides the defaults and entry points.
     :param entry_points: load third-party plugins from the ``lienthong`` entry-point group.
+    :param enabled_plugins: the names of the entry points to load, a deployment's list (its
+        ``lienthong.toml``'s ``plugins``): the others are not loaded, and a name not installed is
+        an error. ``None``: ``LIENTHONG_PLUGINS`` if set, else every installed one except the
+        examples for the demo organisation, which load only when the organisation (given, or
+        stored in ``db``) is the demo's (docs/plugins.md, "Which plugins load").
     :param scripts: ``"restricted"`` (default) or ``"python"``: full Python for BPMN scripts is an
         explicit choice of the deployment.
     :param script_time_budget: wall-clock seconds one restricted script or condition may run (1).
@@ -119,6 +126,7 @@ class Engine(Queries):
         calendar: WorkingCalendar | None = None,
         plugins: Iterable[object] = (),
         entry_points: bool = True,
+        enabled_plugins: Sequence[str] | None = None,
         scripts: str = "restricted",
         script_time_budget: float = 1.0,
         durability: str = "normal",
@@ -153,13 +161,23 @@ class Engine(Queries):
         )
         self.supplement_window = supplement_window
         self.supplements_per_unit = supplements_per_unit
+        if enabled_plugins is not None:
+            names = enabled_plugins
+            if isinstance(names, str | bytes) or not isinstance(names, Iterable):
+                raise InvalidData(
+                    f"enabled_plugins: expected a list of names, got {arg.shown(enabled_plugins)}"
+                )
+            enabled_plugins = [arg.text(n, "enabled_plugins") for n in enabled_plugins]
         self.clock: Clock = clock or SystemClock()
-        self.pm = make_plugin_manager(plugins, entry_points=entry_points)
-        self.hooks = HookCaller(self.pm)
-        extra = [x for batch in self.hooks.call("organisation_units") for x in (batch or ())]
         # A given organisation is checked before the store is opened (a bad file creates no
         # database); the stored one is read once it is.
-        known = None if org is None else organisation.given(org, extra)
+        base = None if org is None else organisation.base(org)
+        self.pm = setup.plugin_manager(
+            plugins, entry_points=entry_points, enabled=enabled_plugins, org=base, db=self._file
+        )
+        self.hooks = HookCaller(self.pm)
+        extra = [x for batch in self.hooks.call("organisation_units") for x in (batch or ())]
+        known = None if base is None else organisation.given(base, extra)
         overlays = [o for batch in self.hooks.call("calendar_overlays") for o in (batch or ())]
         self.calendar = calendar or WorkingCalendar.default()
         if overlays:
@@ -212,6 +230,7 @@ class Engine(Queries):
             supplement_window=self.supplement_window,
             supplements_per_unit=self.supplements_per_unit,
         )
+        self._ctx.after_commit = AfterCommit(self._ctx)
         progress = Progress(self._ctx)
         service_steps = ServiceSteps(self._ctx, progress, **services_options)
         self._steps = StepCommands(self._ctx, progress, service_steps)

@@ -63,6 +63,7 @@ class LegalTimeCommands:
                 open_units=[s.unit for s in self.ctx.open_steps_of(db, dossier)],
                 at=now,
             )
+            acting = permissions.by_delegation(self.ctx.org, officer, unit, now)
             o = self.ctx.org.officer(officer)
             got = parse_instant(tables.first_opened_at(db, dossier, unit)) or now
             used = self.ctx.calendar.between(got, now)
@@ -111,7 +112,7 @@ class LegalTimeCommands:
                 from_officer=o.id,
                 to_officer=APPLICANT,
                 note=reason,
-                data=request,
+                data={**request, **acting} if acting else request,
             )
             out = self.ctx.dossier(db, dossier)
             self.ctx.hooks.call(
@@ -135,7 +136,7 @@ class LegalTimeCommands:
                     f"dossier {dossier} is not waiting for a supplement ({d.status.label})"
                 )
             now = self.ctx.clock.now()
-            permissions.may_receive_supplement(
+            acting = permissions.may_receive_supplement(
                 self.ctx.org, officer, dossier=dossier, receiving_unit=d.receiving_unit, at=now
             )
             proc = self.ctx.procedure(d.procedure_version)
@@ -171,7 +172,7 @@ class LegalTimeCommands:
                 to_officer=officer,
                 due_at=iso(appointment),
                 note="nhận đủ hồ sơ bổ sung; thời hạn tính lại từ đầu",
-                data={"documents": list(documents)},
+                data={"documents": list(documents), **(acting or {})},
             )
             out = self.ctx.dossier(db, dossier)
             self.ctx.hooks.call("supplement_received", dossier=out, at=now, db=db, _dossier=dossier)
@@ -185,7 +186,7 @@ class LegalTimeCommands:
             if d.status != Status.PROCESSING:
                 raise SlaError(f"dossier {dossier} is {d.status.label}: cannot pause it now")
             now = self.ctx.clock.now()
-            permissions.may_pause(
+            acting = permissions.may_pause(
                 self.ctx.org,
                 officer,
                 dossier=dossier,
@@ -209,6 +210,7 @@ class LegalTimeCommands:
                 from_officer=officer,
                 to_officer=APPLICANT,
                 note=note or "chờ thực hiện nghĩa vụ tài chính",
+                data=acting,
             )
             return self.ctx.dossier(db, dossier)
 
@@ -219,7 +221,7 @@ class LegalTimeCommands:
             if d.status != Status.FINANCIAL_OBLIGATION or d.paused_since is None:
                 raise SlaError(f"dossier {dossier} is not paused for a financial obligation")
             now = self.ctx.clock.now()
-            permissions.may_resume(
+            acting = permissions.may_resume(
                 self.ctx.org,
                 officer,
                 dossier=dossier,
@@ -282,7 +284,7 @@ class LegalTimeCommands:
                 to_officer=officer,
                 due_at=iso(appointment),
                 note=f"tạm dừng {p} phút làm việc",
-                data={"paused_minutes": p},
+                data={"paused_minutes": p, **(acting or {})},
             )
             return self.ctx.dossier(db, dossier)
 

@@ -19,11 +19,16 @@ from lienthong.store import orgs
 from lienthong.store.sqlite import Store
 
 
+def base(org: Organisation | str | Path) -> Organisation:
+    """The organisation passed to the Engine, loaded if a path."""
+    return org if isinstance(org, Organisation) else Organisation.from_file(org)
+
+
 def given(org: Organisation | str | Path, extra: Sequence[Unit | Officer]) -> Organisation:
     """The organisation passed to the Engine (loaded, if a path) with the plugins' entries; an
     entry listed twice is an error, as in one file."""
-    base = org if isinstance(org, Organisation) else Organisation.from_file(org)
-    return base.with_entries(extra) if extra else base
+    loaded = base(org)
+    return loaded.with_entries(extra) if extra else loaded
 
 
 def opened(

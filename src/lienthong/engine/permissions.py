@@ -258,11 +258,12 @@ def may_pause(
     open_units: Sequence[str],
     receiving_unit: str,
     at: datetime,
-) -> None:
+) -> Acting:
     """Start a financial obligation, which pauses the legal clock (status 6): an officer of a
     unit with an open step of the dossier (the unit that found the obligation is working it),
-    or of the receiving desk (which notifies the applicant and takes the receipt)."""
-    _pause_rule(
+    or of the receiving desk (which notifies the applicant and takes the receipt). Returns the
+    delegation the officer acts through, if that is what lets them."""
+    return _pause_rule(
         org,
         officer,
         "start a financial obligation (pausing the legal clock)",
@@ -281,26 +282,28 @@ def may_resume(
     open_units: Sequence[str],
     receiving_unit: str,
     at: datetime,
-) -> None:
+) -> Acting:
     """End a financial obligation: the same officers as :func:`may_pause`. No officer: the
-    payment was recorded by the system (an online payment, the treasury's notice)."""
+    payment was recorded by the system (an online payment, the treasury's notice). Returns the
+    delegation the officer acts through, if that is what lets them."""
     if officer is None:
-        return
-    _pause_rule(
+        return None
+    return _pause_rule(
         org, officer, "end the financial obligation", dossier, open_units, receiving_unit, at
     )
 
 
 def may_receive_supplement(
     org: Organisation, officer: str | None, *, dossier: str, receiving_unit: str, at: datetime
-) -> None:
+) -> Acting:
     """Receive the applicant's supplement: an officer of the receiving desk, through which the
-    request went (Decree 118/2025 Art 19(5)). No officer: it came through the portal."""
+    request went (Decree 118/2025 Art 19(5)). No officer: it came through the portal. Returns
+    the delegation the officer acts through, if that is what lets them."""
     if officer is None:
-        return
+        return None
     known_officer(org, officer)
     if acts_for(org, officer, receiving_unit, at):
-        return
+        return by_delegation(org, officer, receiving_unit, at)
     raise NotAllowed(
         f"only {_either(_officers_of(org, receiving_unit, at, desk=True))} may receive the "
         f"supplement of dossier {dossier}; {_why(org, officer, receiving_unit, at)}"
@@ -311,7 +314,8 @@ def may_request_supplement(
     org: Organisation, officer: str, *, dossier: str, open_units: Sequence[str], at: datetime
 ) -> str:
     """Ask for a supplement: an officer of a unit with an open step of the dossier. Returns that
-    unit (the first, in the order given), whose window and count apply."""
+    unit (the first, in the order given), whose window and count apply; the capacity the
+    officer acts in for it is :func:`by_delegation`'s."""
     o = known_officer(org, officer)
     for unit in open_units:
         if acts_for(org, officer, unit, at):
@@ -374,11 +378,17 @@ def _pause_rule(
     open_units: Sequence[str],
     receiving_unit: str,
     at: datetime,
-) -> None:
+) -> Acting:
+    """The rule of :func:`may_pause` and :func:`may_resume`: no capacity to record if the
+    officer is one of a unit's own, else the delegation for the first unit that lends it."""
     o = known_officer(org, officer)
     units = [*dict.fromkeys([*open_units, receiving_unit])]
-    if any(acts_for(org, officer, u, at) for u in units):
-        return
+    if any(org.may_act_for(officer, u) for u in units):
+        return None
+    for u in units:
+        acting = by_delegation(org, officer, u, at)
+        if acting is not None:
+            return acting
     open_text = ", ".join(_name(org, u) for u in dict.fromkeys(open_units)) or "none"
     raise NotAllowed(
         f"only officers of a unit with an open step of dossier {dossier} ({open_text}) or of its "

@@ -157,9 +157,16 @@ class Queries:
 
     @_guarded
     @_snapshot
-    def verify_audit(self) -> audit.VerifyResult:
-        """Check the whole audit chain; the result names the first broken row."""
-        return audit.verify(self.db)
+    def verify_audit(self, *, deep: bool = False) -> audit.VerifyResult:
+        """Check the whole audit chain; the result names the first broken row.
+
+        ``deep``: then compare every dossier's rows in ``dossiers`` and ``steps`` with the state
+        digest on its last audit row; ``result.state`` lists each dossier (and step) whose rows
+        were changed, deleted or inserted since, and ``ok`` is false if there is one.
+        """
+        if not isinstance(deep, bool):
+            raise InvalidData(f"deep: expected True or False, got {arg.shown(deep)}")
+        return audit.verify(self.db, deep=deep)
 
     @_guarded
     @_snapshot

@@ -305,7 +305,9 @@ class ServiceSteps:
             except BaseException:
                 attempt.rollback()
                 ctx.workflows.forget(d.code)
+                ctx.changed.clear()
                 raise
+            ctx.committed()  # committed on the attempt's connection, not in a command
         else:
             attempt.close()  # its connection goes back first: the engine's records the result
             with ctx.command(d.code) as db:

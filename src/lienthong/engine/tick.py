@@ -21,7 +21,7 @@ from lienthong.engine.context import Context, iso
 from lienthong.engine.progress import Progress
 from lienthong.legaltime.clock import VN_TZ
 from lienthong.status import Status
-from lienthong.store import audit, due, tables
+from lienthong.store import audit, batch, due, tables
 from lienthong.store.records import Dossier, Step
 
 #: How many tick actions share one commit (each is still atomic on its own).
@@ -128,7 +128,9 @@ class TickCommands:
         """Warnings and escalations no plugin observes, in order, with one SELECT, one UPDATE per
         action (executemany) and one INSERT of the audit rows: the rows that
         :meth:`_plan_step_action` plans, the same as the one-at-a-time path writes."""
-        rows = due.timer_rows(db, sorted({key for _, _, key in run}))
+        rows = due.timer_rows(db, sorted({key for _, _, key in run}), with_digests=True)
+        # Each audit row vouches for its dossier as it stood after its own action.
+        states = batch.Batch(db, rows)
         fired: list[Any] = []
         follow: list[tuple[str, str, Any]] = []
         updates: list[tuple[Any, ...]] = []
@@ -141,6 +143,7 @@ class TickCommands:
             if plan is None:
                 continue
             r.update(plan.updates)  # a later action on the same step sees this one
+            state = states.apply(step_id, plan.updates)
             updates.append(
                 (
                     r["warn_at"],
@@ -151,12 +154,13 @@ class TickCommands:
                     step_id,
                 )
             )
-            audit_rows.extend(row for row, _hook in plan.entries)
+            audit_rows.extend({**row, "state_digest": state} for row, _hook in plan.entries)
             fired.append(plan.fired)
             if plan.follow is not None and plan.follow <= stamp:
                 follow.append((plan.follow, "escalation", step_id))
         due.set_timers_many(db, updates)
         audit.append_many(db, audit_rows)
+        states.done()
         return fired, follow
 
     def _plan_step_action(self, r: dict[str, Any], kind: str, at_text: str) -> _Plan | None:
@@ -302,6 +306,8 @@ class TickCommands:
     def _fire_apology_required(self, code: str, at_text: str) -> list[Any]:
         at = datetime.fromisoformat(at_text)
         with self.ctx.command() as db:
+            if not due.apology_reminder_pending(db, code):
+                return []  # another tick fired it after this one read what was due
             d = self.ctx.dossier(db, code)
             if d.is_closed or d.apology_issued_at is not None:
                 tables.update_dossier(db, code, {"apology_fired": 1})

@@ -1,7 +1,10 @@
 """Each open dossier's SpiffWorkflow workflow: loaded from the store, advanced, saved back.
 
 The last few hundred workflows stay in memory with the revision they were saved at; a workflow
-whose stored revision moved on (another engine on the same file saved it) is read again.
+whose stored revision moved on (another engine on the same file saved it) is read again. One
+saved by a transaction that then rolled back is dropped (:meth:`Workflows.rolled_back`): its
+revision was never stored, and another engine may store that revision of that dossier (of that
+code, even: a reception rolled back frees its code) with another workflow.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class Workflows:
         self._cache: OrderedDict[str, tuple[int, BpmnWorkflow]] = OrderedDict()
         # Each procedure version's new workflow, to copy (None: built afresh each time).
         self._templates: dict[str, Template | None] = {}
+        # The dossiers whose workflow the running transaction saved: not stored until it commits.
+        self._uncommitted: set[str] = set()
 
     def load(self, db: sqlite_utils.Database, d: Dossier, rev: Any = UNREAD) -> BpmnWorkflow:
         """The dossier's workflow as the store has it now; ``rev``: its stored revision, if the
@@ -58,6 +63,7 @@ class Workflows:
     def save(self, db: sqlite_utils.Database, code: str, wf: BpmnWorkflow) -> None:
         """Store the workflow's state (a new revision) and keep it while it is open."""
         rev = tables.save_state(db, code, dump_state(wf, dossier=code))
+        self._uncommitted.add(code)
         if wf.completed:
             # No command runs a finished workflow again: the cache is for the open ones.
             self._cache.pop(code, None)
@@ -83,6 +89,16 @@ class Workflows:
     def forget(self, code: str) -> None:
         """Drop a workflow that advanced in memory past what the store keeps."""
         self._cache.pop(code, None)
+
+    def committed(self) -> None:
+        """The transaction that saved workflows committed: the store keeps them."""
+        self._uncommitted.clear()
+
+    def rolled_back(self) -> None:
+        """The transaction (or a savepoint in it) rolled back: drop every workflow it saved."""
+        for code in self._uncommitted:
+            self._cache.pop(code, None)
+        self._uncommitted.clear()
 
     def clear(self) -> None:
         self._cache.clear()

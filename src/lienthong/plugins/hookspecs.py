@@ -4,10 +4,12 @@ A plugin is a module or object with functions named after these hooks and decora
 ``lienthong.hookimpl``. Hooks are called with keyword arguments only; an implementation may accept
 fewer arguments than the spec. Hooks marked *decides* stop at the first non-``None`` answer; the
 others *observe* and go to every plugin. A hook that raises rolls the whole command back and
-surfaces as a :class:`lienthong.errors.PluginError` naming the plugin, the hook and the dossier.
+surfaces as a :class:`lienthong.errors.PluginError` naming the plugin, the hook and the dossier
+(``portal_record_changed`` excepted: it runs after the commit, and its failures are recorded).
 
 ``db`` arguments are the store's ``sqlite_utils.Database`` inside the command's transaction: write a
-plugin's own tables there and they commit or roll back with the command. Records (``dossier``,
+plugin's own tables there and they commit or roll back with the command (``perform_operation``
+and ``portal_record_changed`` say how theirs differ). Records (``dossier``,
 ``step``, ``procedure``) are frozen attrs objects: read them, don't keep them.
 
 Every hook here has a section in ``docs/plugins.md``; a test keeps the two in step.
@@ -15,7 +17,7 @@ Every hook here has a section in ``docs/plugins.md``; a test keeps the two in st
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -217,6 +219,33 @@ def dossier_withdrawn(dossier: Dossier, reason: str, db: Any) -> None:
 @hookspec
 def audit_event(row: Mapping[str, Any], db: Any) -> None:
     """An audit row was appended (any event). Observes."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Portal: after the command that changed the dossier has committed
+# ---------------------------------------------------------------------------------------------
+@hookspec
+def portal_record_changed(
+    record: Mapping[str, Any], progress: Sequence[Mapping[str, Any]], db: Any
+) -> None:
+    """The dossier's national-portal record changed: send it (lienthong never calls the portal).
+
+    ``record`` is the dossier's ``DongBoHoSoMC`` record (:func:`lienthong.portal.portal_record`:
+    domain.md §5's field names, instants as ``yyyyMMddHHmmss`` in Vietnamese time, status codes
+    TrangThaiHoSo 1–10 as text) and ``progress`` all its progress records so far, in order
+    (``CapNhatTienDoHoSoMC``: one per handoff and change of status), both as they stand once
+    the command that changed them has committed: a receipt, a handoff, a supplement requested
+    or received, a financial obligation started or ended, an apology, a return, a refusal, a
+    withdrawal, a supplement's expiry (a tick), a migration. Called after that commit, never
+    inside it, once per changed dossier (a tick's batch: each dossier it changed).
+
+    ``db`` is the store's ``sqlite_utils.Database`` in a short transaction of its own, the
+    plugin's calls each in a savepoint: write an outbox there and send from it; what a plugin
+    writes commits unless it raises. An exception does not fail the command nor reach the
+    caller: it is logged (logger ``lienthong.portal``) and recorded as a ``portal_hook_failed``
+    audit row naming the plugin, its writes are undone, and the other plugins are still called.
+    Each plugin gets its own copy of ``record`` and ``progress``. Observes.
+    """
 
 
 # ---------------------------------------------------------------------------------------------

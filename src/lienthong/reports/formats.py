@@ -1,5 +1,6 @@
 """The reports written out: a table for the terminal (rich, when it is installed), CSV, JSON,
-and an Excel workbook (openpyxl) with Vietnamese headers.
+and an Excel workbook (openpyxl) with Vietnamese headers; ``period`` and ``units`` also as an
+HTML page with charts (:mod:`lienthong.reports.html`, which reads more than one report).
 
 JSON is a list of objects (one per officer, unit or dossier) or one object for ``period``, with
 the records' field names as keys; CSV has those keys as its header row (``returned``: one line
@@ -183,7 +184,7 @@ def rows_of(kind: str, result: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _shown(key: str, value: Any) -> Any:
+def shown(key: str, value: Any) -> Any:
     """A value for a person: instants local to the minute, yes/no for flags."""
     if value is None:
         return ""
@@ -243,7 +244,7 @@ def _is_number(value: Any) -> bool:
 def to_table(kind: str, result: Any, *, title: str = "") -> str:
     """The report as a table for the terminal: rich's when it is installed, else plain."""
     cols = COLUMNS[kind]
-    rows = [[_shown(c, r.get(c)) for c in cols] for r in rows_of(kind, result)]
+    rows = [[shown(c, r.get(c)) for c in cols] for r in rows_of(kind, result)]
     try:
         from rich.console import Console
         from rich.table import Table
@@ -300,7 +301,7 @@ def to_xlsx(kind: str, result: Any, path: str | Path, *, title: str = "") -> Non
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for r in rows_of(kind, result):
-        ws.append([_shown(c, r.get(c)) for c in cols])
+        ws.append([shown(c, r.get(c)) for c in cols])
     ws.freeze_panes = "A3"
     for i in range(1, len(cols) + 1):
         longest = max((len(str(v.value or "")) for v in ws[ws.cell(1, i).column_letter]), default=8)

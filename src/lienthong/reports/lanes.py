@@ -14,8 +14,9 @@ from lxml import etree
 from lienthong.bpmn.procedures import NS, PREFIX
 
 
-def _lanes(bpmn: bytes) -> dict[str, bool]:
-    """Role -> coordinating, for the lanes of one BPMN file (a role a file cannot give: none)."""
+def lanes_of(bpmn: bytes) -> dict[str, bool]:
+    """Role -> coordinating, for the lanes of one BPMN file, in the file's order (a role a file
+    cannot give: none)."""
     try:
         root = etree.fromstring(bpmn, parser=etree.XMLParser(resolve_entities=False))
     except etree.XMLSyntaxError:
@@ -51,7 +52,7 @@ def role_lanes(db: sqlite_utils.Database) -> dict[str, RoleLanes]:
     coordinating: dict[str, set[str]] = defaultdict(set)
     lead: dict[str, set[str]] = defaultdict(set)
     for version, bpmn in db.conn.execute("SELECT version, bpmn FROM procedures"):
-        for role, is_coordinating in _lanes(bytes(bpmn)).items():
+        for role, is_coordinating in lanes_of(bytes(bpmn)).items():
             (coordinating if is_coordinating else lead)[role].add(version)
     return {
         role: RoleLanes(frozenset(coordinating[role]), frozenset(lead[role]))

@@ -21,9 +21,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager, suppress
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -36,7 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from lienthong.errors import AuditError, LienthongError
 from lienthong.legaltime.clock import VN_TZ
-from lienthong.store import audit
+from lienthong.store import audit, digests
 
 __all__ = [
     "FORMAT",
@@ -184,7 +182,7 @@ def make_checkpoint(
     """
     if not isinstance(now, datetime) or now.utcoffset() is None:
         raise ValueError(f"now must be a timezone-aware datetime, got {now!r}")
-    with _snapshot(db):
+    with audit.snapshot(db):
         chain = audit.verify(db)
         if not chain.ok:
             raise AuditError(
@@ -319,8 +317,12 @@ def verify_with_anchors(
     db: sqlite_utils.Database,
     anchors: Iterable[Mapping[str, Any]],
     public_key: str | Ed25519PublicKey | None = None,
+    *,
+    deep: bool = False,
 ) -> AnchoredResult:
-    """Verify the chain, then that it still holds every checkpoint in ``anchors``.
+    """Verify the chain, then that it still holds every checkpoint in ``anchors``; ``deep``:
+    then, in the same read transaction, the tables against the state digests
+    (:func:`lienthong.store.audit.verify`).
 
     In turn: the chain itself (:func:`lienthong.store.audit.verify`: the first broken row); every
     checkpoint's shape and signature (and that ``public_key``, hex or a key object, signed it, if
@@ -334,7 +336,7 @@ def verify_with_anchors(
     if public_key is not None:
         expected = public_key_hex(public_key) if isinstance(public_key, Ed25519PublicKey) else (
             public_key.strip().lower())
-    with _snapshot(db):
+    with audit.snapshot(db):
         chain = audit.verify(db)
         if not chain.ok:
             return AnchoredResult(False, chain.rows, chain.broken_id, chain.reason)
@@ -358,7 +360,12 @@ def verify_with_anchors(
                 )
             if checkpoint["rows"]:  # the empty log's checkpoint bounds nothing
                 held = checkpoint
-    return AnchoredResult(True, chain.rows, checkpoints=len(given))
+        result = AnchoredResult(True, chain.rows, checkpoints=len(given))
+        if not deep:
+            return result
+        deeper = audit.with_state(result, digests.check(db))
+        assert isinstance(deeper, AnchoredResult)
+        return deeper
 
 
 def _check_signature(checkpoint: Mapping[str, Any], expected: str | None) -> str | None:
@@ -408,21 +415,3 @@ def _head(db: sqlite_utils.Database) -> tuple[int, int | None, str]:
         return 0, None, audit.GENESIS
     (head,) = db.execute("SELECT hash FROM audit WHERE id = ?", [last_id]).fetchone()
     return rows, last_id, head
-
-
-@contextmanager
-def _snapshot(db: sqlite_utils.Database) -> Iterator[None]:
-    """One read transaction, so that the walk of the chain and the head read after it see the
-    same rows even while an Engine appends (WAL readers see a fixed snapshot)."""
-    conn = db.conn
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        # Nothing was written: ROLLBACK only ends the snapshot (and cannot fail for want of
-        # a transaction if SQLite already ended it after an error).
-        with suppress(sqlite3.OperationalError):
-            conn.execute("ROLLBACK")

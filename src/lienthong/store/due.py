@@ -7,13 +7,15 @@ due work never scans the open steps and never loads a workflow.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 from typing import Any
 
 import sqlite_utils
 
 from lienthong.status import Status
-from lienthong.store.sqlite import rows
+from lienthong.store import tracker
+from lienthong.store.digests import STEP_COLUMNS
 
 #: The statuses in which the legal clock is paused (supplement, financial obligation).
 PAUSED = (int(Status.SUPPLEMENT_REQUESTED), int(Status.FINANCIAL_OBLIGATION))
@@ -43,14 +45,48 @@ _DUE_QUERIES = (
         "WHERE closed_at IS NULL AND supplement_close_at <= ?",
     ),
 )
-#: The columns a warning or an escalation reads: the step, and two of its dossier's.
-_STEP_SELECT = (
-    "SELECT s.id, s.dossier, s.unit, s.name, s.spec_id, s.assignee, s.share_minutes, s.due_at, "
-    "s.warn_at, s.escalation_level, s.escalated_to, s.next_escalation_at, s.closed_at, "
-    "s.first_overdue_at, "
-    "d.procedure_version AS d_version, d.receiving_unit AS d_unit "
-    "FROM steps s JOIN dossiers d ON d.code = s.dossier"
+#: The columns a warning or an escalation reads: the step's, and two of its dossier's.
+_TIMER_COLUMNS = (
+    "id",
+    "dossier",
+    "unit",
+    "name",
+    "spec_id",
+    "assignee",
+    "share_minutes",
+    "due_at",
+    "warn_at",
+    "escalation_level",
+    "escalated_to",
+    "next_escalation_at",
+    "closed_at",
+    "first_overdue_at",
 )
+#: The key of a timer row that holds the row as read, whose items ``COVERED_AT`` are the values of
+#: every column the step's state digest covers (:data:`~lienthong.store.digests.STEP_COLUMNS`, in
+#: order), so that the set-wise tick's :class:`~lienthong.store.batch.Batch` reads the step no
+#: more. (The row itself, not a copy: the tick makes one batch of thousands of them, and every
+#: container more is one more for the garbage collector to walk while the tick runs.)
+COVERED = "_read"
+#: The key of a timer row read ``with_digests`` that holds the state digest on its dossier's
+#: last audit row (what the batch's digests start from when the engine keeps nothing of it).
+LAST_DIGEST = "_last_digest"
+_STEP_COLUMNS_SQL = "SELECT s.dossier, d.procedure_version, d.receiving_unit, " + ", ".join(
+    f"s.{c}" for c in STEP_COLUMNS
+)
+_FROM = " FROM steps s JOIN dossiers d ON d.code = s.dossier"
+_STEP_SELECT = _STEP_COLUMNS_SQL + _FROM
+# audit_dossier is on (dossier, id): the last row of a dossier is one seek.
+_WITH_DIGEST_SELECT = (
+    _STEP_COLUMNS_SQL
+    + ", (SELECT a.state_digest FROM audit a WHERE a.dossier = s.dossier ORDER BY a.id DESC "
+    "LIMIT 1)" + _FROM
+)
+_COVERED_END = 3 + len(STEP_COLUMNS)
+COVERED_AT = slice(3, _COVERED_END)
+_AT = {c: 3 + STEP_COLUMNS.index(c) for c in _TIMER_COLUMNS if c != "dossier"}
+_TIMER_KEYS = ("dossier", "d_version", "d_unit", *_AT)
+_TIMER_AT = operator.itemgetter(0, 1, 2, *_AT.values())
 
 
 def due_actions(db: sqlite_utils.Database, stamp: str) -> list[tuple[str, str, Any]]:
@@ -62,10 +98,22 @@ def due_actions(db: sqlite_utils.Database, stamp: str) -> list[tuple[str, str, A
     return out
 
 
-def timer_rows(db: sqlite_utils.Database, step_ids: Sequence[int]) -> dict[int, dict[str, Any]]:
-    """The timer columns of some steps (and their dossiers' version and desk), by step id."""
+def timer_rows(
+    db: sqlite_utils.Database, step_ids: Sequence[int], *, with_digests: bool = False
+) -> dict[int, dict[str, Any]]:
+    """The rows of some steps (and their dossiers' version and desk), by step id;
+    ``with_digests``: with the state digest of each one's dossier's last audit row
+    (:data:`LAST_DIGEST`)."""
     marks = ",".join("?" * len(step_ids))
-    return {r["id"]: r for r in rows(db, f"{_STEP_SELECT} WHERE s.id IN ({marks})", step_ids)}
+    out = {}
+    select = _WITH_DIGEST_SELECT if with_digests else _STEP_SELECT
+    for r in db.conn.execute(f"{select} WHERE s.id IN ({marks})", step_ids):
+        row = dict(zip(_TIMER_KEYS, _TIMER_AT(r), strict=True))
+        row[COVERED] = r
+        if with_digests:
+            row[LAST_DIGEST] = r[_COVERED_END]
+        out[row["id"]] = row
+    return out
 
 
 def set_timers_many(db: sqlite_utils.Database, updates: Sequence[tuple[Any, ...]]) -> None:
@@ -76,6 +124,7 @@ def set_timers_many(db: sqlite_utils.Database, updates: Sequence[tuple[Any, ...]
         "next_escalation_at = ?, first_overdue_at = coalesce(first_overdue_at, ?) WHERE id = ?",
         updates,
     )
+    tracker.steps_written(db, [u[-1] for u in updates])
 
 
 def next_escalation(db: sqlite_utils.Database, step_id: int) -> str | None:
@@ -84,3 +133,10 @@ def next_escalation(db: sqlite_utils.Database, step_id: int) -> str | None:
         "SELECT next_escalation_at FROM steps WHERE id = ? AND closed_at IS NULL", [step_id]
     ).fetchone()
     return row[0] if row else None
+
+
+def apology_reminder_pending(db: sqlite_utils.Database, code: str) -> bool:
+    """Whether the dossier's apology reminder has not fired yet: read again inside the action's
+    transaction, since another tick may have fired it after this one read what was due."""
+    row = db.conn.execute("SELECT apology_fired FROM dossiers WHERE code = ?", [code]).fetchone()
+    return row is not None and row[0] == 0

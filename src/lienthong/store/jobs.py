@@ -6,12 +6,17 @@ lease (``leased_by``, ``lease_until``) in a short transaction, with a conditiona
 succeeds for one engine only, so that two workers never run one step at the same time, and a
 lease whose holder died runs out. Instants are the store's ISO 8601 text in Asia/Ho_Chi_Minh,
 which sorts as time does. Every function takes the connection of the caller's transaction.
+
+Only :func:`record_failure` changes columns an audit row's state digest covers
+(:mod:`~lienthong.store.digests`): the schedule and the lease change between attempts, with no
+audit row.
 """
 
 from __future__ import annotations
 
 import sqlite_utils
 
+from lienthong.store import tracker
 from lienthong.store.due import PAUSED
 
 _PAUSED_SQL = ",".join(str(s) for s in PAUSED)
@@ -119,3 +124,4 @@ def record_failure(
         "next_attempt_at = ?, leased_by = NULL, lease_until = NULL WHERE id = ?",
         [error, next_attempt_at, step_id],
     )
+    tracker.steps_written(db, (step_id,))

@@ -201,3 +201,25 @@ def _has_table(db: sqlite_utils.Database) -> bool:
         ).fetchone()
         is not None
     )
+
+
+def current_version_of_file(path: str) -> str | None:
+    """The current organisation's version in the database file ``path``, read without opening a
+    :class:`~lienthong.store.Store` (read-only, no migration, no lock taken); ``None`` for a file
+    that does not exist, is not a database or holds no organisation."""
+    import sqlite3
+    from pathlib import Path
+
+    p = Path(path)
+    if path in ("", ":memory:") or not p.is_file():
+        return None
+    try:
+        conn = sqlite3.connect(f"{p.resolve().as_uri()}?mode=ro", uri=True)
+    except (sqlite3.Error, OSError, ValueError):
+        return None
+    try:
+        return current_version(sqlite_utils.Database(conn))
+    except sqlite3.Error:
+        return None
+    finally:
+        conn.close()

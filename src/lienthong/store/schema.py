@@ -4,7 +4,8 @@ Tables: ``procedures`` (one row per BPMN version), ``dossiers``, ``dossier_state
 dossier's SpiffWorkflow state, never the process definition, kept apart so the dossier row stays
 small), ``steps`` (open and closed, indexed by unit, officer and due instant), ``daily_sequence``
 (the NNNN of dossier codes), ``audit`` (append-only, hash-chained; triggers refuse UPDATE and
-DELETE), ``organisations`` (each organisation an engine ran with, by version).
+DELETE; since migration 010 each row also carries a digest of its dossier's rows),
+``organisations`` (each organisation an engine ran with, by version).
 
 Migrations are applied in order and recorded in ``_migrations``; each migration's docstring says
 what it changed.
@@ -355,6 +356,25 @@ def _m009_procedure_seq(db: sqlite_utils.Database) -> None:
     )
 
 
+def _m010_state_digests(db: sqlite_utils.Database) -> None:
+    """Each audit row vouches for its dossier's rows (``lienthong audit verify --deep``).
+
+    ``audit.format``: which fields a row's hash covers; the rows written before stay format 1
+    (:data:`lienthong.store.audit.FIELDS`) and still verify. New rows are format 2: their hash
+    also covers the format and ``audit.state_digest``, the digest of the dossier's row and step
+    rows as they stood when the row was written (:mod:`lienthong.store.digests`; NULL on a row of
+    no dossier). Adding columns fires no trigger and rewrites no row. A dossier whose last audit
+    row is format 1 is not checked until a command writes to it.
+
+    A file that already has the columns (a trial build numbered this migration 004) keeps them.
+    """
+    have = {r[1] for r in db.execute("PRAGMA table_info(audit)")}
+    if "format" not in have:
+        db.execute("ALTER TABLE audit ADD COLUMN format INTEGER NOT NULL DEFAULT 1")
+    if "state_digest" not in have:
+        db.execute("ALTER TABLE audit ADD COLUMN state_digest TEXT")
+
+
 MIGRATIONS: list[tuple[str, Migration]] = [
     ("001_initial", _m001_initial),
     ("002_lean_step_indexes", _m002_lean_step_indexes),
@@ -364,4 +384,5 @@ MIGRATIONS: list[tuple[str, Migration]] = [
     ("007_report_indexes", _m007_report_indexes),
     ("008_legal_appointment", _m008_legal_appointment),
     ("009_procedure_seq", _m009_procedure_seq),
+    ("010_state_digests", _m010_state_digests),
 ]

@@ -28,7 +28,7 @@ from typing import Any
 import sqlite_utils
 
 from lienthong.errors import LienthongError, StoreBusy, StoreError
-from lienthong.store import checkpoint
+from lienthong.store import checkpoint, tracker
 from lienthong.store.checkpoint import Checkpointer
 from lienthong.store.schema import MIGRATIONS
 
@@ -162,6 +162,7 @@ class Store:
                 raise self._error(e, "a part of this command") from e
             return
         self._begin(conn)
+        tracker.began(self.db)
         try:
             yield self.db
             conn.execute("COMMIT")
@@ -230,6 +231,7 @@ class Store:
             conn.execute(self._wait)
 
     def _rollback(self) -> None:
+        tracker.rolled_back(self.db)
         # SQLite may already have ended the transaction (a RAISE(ROLLBACK), a full disk); a
         # ROLLBACK that fails must not hide the error that caused it.
         if self.db.conn.in_transaction:
@@ -283,6 +285,7 @@ def savepoint(db: sqlite_utils.Database) -> Iterator[None]:
     try:
         yield
     except BaseException:
+        tracker.rolled_back(db)
         # A RAISE(ROLLBACK) in a trigger ends the whole transaction, savepoints included.
         if conn.in_transaction:
             conn.execute("ROLLBACK TO SAVEPOINT lienthong")

@@ -3,7 +3,9 @@ procedures and the daily sequence, each a named function (the SQL is here, nowhe
 
 Reads of dossiers and steps go through :class:`Records`, which keeps the record it built for a
 row while the row is unchanged: records are immutable, and rebuilding them (JSON, instants) costs
-more than the query. Every function takes the connection of the command's transaction.
+more than the query. Every write tells :mod:`~lienthong.store.tracker` what it wrote, so that
+the next audit row's state digest need not read the rows again. Every function takes the
+connection of the command's transaction.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from typing import Any
 import sqlite_utils
 
 from lienthong.errors import DossierNotFound, LienthongError
+from lienthong.store import tracker
 from lienthong.store.records import Dossier, Step
 from lienthong.store.sqlite import insert, rows, update
 
@@ -53,6 +56,25 @@ class Records:
         """All dossiers, or those with one status, in code order."""
         where, args = ("status = ?", [status]) if status is not None else ("1", [])
         found = rows(db, f"SELECT * FROM dossiers WHERE {where} ORDER BY code", args)
+        return [Dossier.from_row(r) for r in found]
+
+    @staticmethod
+    def received_between(
+        db: sqlite_utils.Database, low: str, high: str, unit: str | None = None
+    ) -> list[Dossier]:
+        """The dossiers received (``received_at``) in ``[low, high)``, stored instants as text,
+        by one receiving unit or all, in the order they were received (the tracking book,
+        Mẫu 07). ``channel IN (1, 2, 3)`` lets SQLite range over the index
+        ``dossiers_received`` (channel first) instead of reading every dossier."""
+        sql = (
+            "SELECT * FROM dossiers WHERE channel IN (1, 2, 3) AND received_at >= ? "
+            "AND received_at < ?"
+        )
+        args: list[object] = [low, high]
+        if unit is not None:
+            sql += " AND receiving_unit = ?"
+            args.append(unit)
+        found = rows(db, sql + " ORDER BY received_at, code", args)
         return [Dossier.from_row(r) for r in found]
 
     # -- steps -------------------------------------------------------------------------------
@@ -145,11 +167,13 @@ _OFFICER_QUEUE: dict[int, str] = {}
 def insert_dossier(db: sqlite_utils.Database, values: Mapping[str, object]) -> None:
     """Store a new dossier's row."""
     insert(db, "dossiers", values)
+    tracker.dossier_inserted(db, values)
 
 
 def update_dossier(db: sqlite_utils.Database, code: str, values: Mapping[str, object]) -> None:
     """Change columns of a dossier's row."""
     update(db, "dossiers", "code", code, values)
+    tracker.dossier_updated(db, code, values)
 
 
 def next_sequence(db: sqlite_utils.Database, unit: str, day: str) -> int:
@@ -199,12 +223,15 @@ def save_state(db: sqlite_utils.Database, code: str, state: bytes) -> int:
 # -- steps ---------------------------------------------------------------------------------------
 def insert_step(db: sqlite_utils.Database, values: Mapping[str, object]) -> int:
     """Store a new step's row; return its id."""
-    return insert(db, "steps", values)
+    step_id = insert(db, "steps", values)
+    tracker.step_inserted(db, step_id, values)
+    return step_id
 
 
 def update_step(db: sqlite_utils.Database, step_id: int, values: Mapping[str, object]) -> None:
     """Change columns of a step's row."""
     update(db, "steps", "id", step_id, values)
+    tracker.step_updated(db, step_id, values)
 
 
 def open_task_ids(db: sqlite_utils.Database, code: str) -> dict[str, str]:
@@ -224,6 +251,7 @@ def cancel_open_steps(db: sqlite_utils.Database, code: str, at: str | None) -> N
         "AND closed_at IS NULL",
         [at, code],
     )
+    tracker.all_steps_written(db, code)
 
 
 def first_opened_at(db: sqlite_utils.Database, code: str, unit: str) -> str | None:
@@ -241,6 +269,7 @@ def record_faults(db: sqlite_utils.Database, code: str, faults: Mapping[str, int
         "INSERT INTO dossier_faults (dossier, unit, minutes) VALUES (?, ?, ?)",
         [(code, unit, minutes) for unit, minutes in faults.items()],
     )
+    tracker.faults_written(db, code)
 
 
 def faults_of(db: sqlite_utils.Database, code: str) -> dict[str, int]:
@@ -255,10 +284,12 @@ def faults_of(db: sqlite_utils.Database, code: str) -> dict[str, int]:
 def mark_overdue(db: sqlite_utils.Database, step_id: int, due_at: str | None) -> None:
     """Record that a step went overdue at ``due_at`` (the due instant it missed), unless it
     already had: the first time stands."""
-    db.conn.execute(
-        "UPDATE steps SET first_overdue_at = coalesce(first_overdue_at, ?) WHERE id = ?",
+    cur = db.conn.execute(
+        "UPDATE steps SET first_overdue_at = ? WHERE id = ? AND first_overdue_at IS NULL",
         [due_at, step_id],
     )
+    if cur.rowcount:
+        tracker.step_updated(db, step_id, {"first_overdue_at": due_at})
 
 
 # -- procedures ----------------------------------------------------------------------------------
@@ -321,6 +352,12 @@ def procedure_versions(db: sqlite_utils.Database, code: str) -> list[tuple[str, 
 def procedure_code(db: sqlite_utils.Database, version: str) -> str | None:
     """The procedure code of a stored version, or ``None`` if no such version is stored."""
     row = db.conn.execute("SELECT code FROM procedures WHERE version = ?", [version]).fetchone()
+    return row[0] if row else None
+
+
+def procedure_name(db: sqlite_utils.Database, version: str) -> str | None:
+    """The procedure name (tên TTHC) of a stored version, or ``None`` if it is not stored."""
+    row = db.conn.execute("SELECT name FROM procedures WHERE version = ?", [version]).fetchone()
     return row[0] if row else None
 
 

@@ -96,12 +96,16 @@ def run_dossier(
 
 def sample_process(name: str, *, near: str | Path) -> Path:
     """The BPMN file ``processes/<name>`` of the lienthong checkout that holds ``near`` (a test
-    file's ``__file__``): the sample procedures live beside the package, not inside it."""
+    file's ``__file__``), else the sample procedure of that name shipped in the package
+    (``lienthong/data/processes``, where the checkout's ``processes`` points)."""
     for folder in Path(near).resolve().parents:
         candidate = folder / "processes" / name
         if candidate.is_file():
             return candidate
-    raise FileNotFoundError(f"processes/{name} not found above {near}")
+    shipped = Path(__file__).parent.parent / "data" / "processes" / name
+    if shipped.is_file():
+        return shipped
+    raise FileNotFoundError(f"processes/{name} not found above {near} nor in the package")
 
 
 def make_test_engine(

@@ -8,8 +8,12 @@ audit rows into plain data with every task id replaced by a label in order of fi
 :func:`assert_same_state` compares two engines and names the first difference.
 
 What is compared is what the public API reads (``Engine.dossiers``, ``Engine.steps``,
-``Engine.audit_rows``), audit ids and hashes included; the stored workflow state (SpiffWorkflow's
-own serialisation, full of task ids) is not.
+``Engine.audit_rows``), audit ids included; the stored workflow state (SpiffWorkflow's own
+serialisation, full of task ids) is not. An audit row's ``state_digest`` hashes its dossier's step
+rows, task ids and all, and its ``hash`` covers that digest: the digest is compared as the dossier
+row's hash and the ids of the steps it vouches for, and instead of the hashes
+:func:`assert_same_state` checks that each engine's chain and tables verify
+(``verify_audit(deep=True)``).
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ def comparable_state(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     in the step rows and wherever else they appear as text (step data, audit data)."""
     dossiers = engine.dossiers()
     steps = [s for d in dossiers for s in engine.steps(d.code)]
-    audit = [dict(r) for d in dossiers for r in engine.audit_rows(d.code)]
+    audit = [_comparable_row(r) for d in dossiers for r in engine.audit_rows(d.code)]
     labels: dict[str, str] = {}
     for s in steps:
         labels.setdefault(s.task_id, f"task-{len(labels) + 1}")
@@ -59,15 +63,33 @@ def comparable_state(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     }
 
 
+def _comparable_row(row: Mapping[str, Any]) -> dict[str, Any]:
+    """An audit row without what hashes task ids: ``prev_hash`` and ``hash`` left out, the
+    state digest as its dossier row's hash and the ids of the steps it vouches for."""
+    out = {k: v for k, v in row.items() if k not in ("prev_hash", "hash")}
+    digest = out.get("state_digest")
+    if isinstance(digest, str):
+        words = digest.split(" ")
+        out["state_digest"] = " ".join([words[0], *(w.partition(":")[0] for w in words[1:])])
+    return out
+
+
 def assert_same_state(a: Engine, b: Engine) -> None:
     """Raise AssertionError unless the two engines hold the same dossiers, steps and audit rows
-    (:func:`comparable_state`); the message names the first difference, e.g.
-    ``steps[3]['due_at']: 2025-03-04T10:00:00+07:00 != 2025-03-04T11:00:00+07:00``, and how many
-    there are."""
+    (:func:`comparable_state`) and each one's audit chain and tables verify; the message names
+    the first difference, e.g. ``steps[3]['due_at']: 2025-03-04T10:00:00+07:00 !=
+    2025-03-04T11:00:00+07:00``, and how many there are."""
     diffs = differences(comparable_state(a), comparable_state(b))
     if diffs:
         more = f" (and {len(diffs) - 1} more)" if len(diffs) > 1 else ""
         raise AssertionError(f"the engines' states differ: {diffs[0]}{more}")
+    for which, engine in (("first", a), ("second", b)):
+        verified = engine.verify_audit(deep=True)
+        if not verified.ok:
+            raise AssertionError(
+                f"the {which} engine's audit does not verify: row {verified.broken_id}: "
+                f"{verified.reason}"
+            )
 
 
 def differences(a: Any, b: Any, where: str = "") -> list[str]:

@@ -7,7 +7,10 @@ them as a calendar overlay, ``data/tinh-mau.toml`` (the format of ``docs/calenda
 hands it to lienthong through the ``calendar_overlays`` hook when an Engine builds its calendar.
 
 Tỉnh Mẫu, the demo's province, is fictitious, and so are its days: copy this package, rename it,
-and list your province's real decisions, each with its source.
+list your province's real decisions, each with its source, and drop ``LIENTHONG_DEMO_ONLY``.
+Being installed, this example changes no real deployment's calendar: it declares itself for the
+demo organisation only, so an Engine loads it for that organisation, or when a configuration's
+``plugins = [...]`` names it (``province-calendar``), never otherwise.
 """
 
 from __future__ import annotations
@@ -16,7 +19,10 @@ from importlib import resources
 
 from lienthong import Overlay, hookimpl
 
-__all__ = ["OVERLAY_FILE", "calendar_overlays", "overlay"]
+__all__ = ["LIENTHONG_DEMO_ONLY", "OVERLAY_FILE", "calendar_overlays", "overlay"]
+
+#: An example for the demo organisation (Tỉnh Mẫu) only: see the module's docstring.
+LIENTHONG_DEMO_ONLY = True
 
 #: The overlay file shipped in the package.
 OVERLAY_FILE = "tinh-mau.toml"
