@@ -14,8 +14,8 @@ import pytest
 from lienthong import Dossier, Engine, FixedClock, Organisation, hookimpl
 from lienthong.demo import DEMO_ORG
 from lienthong.legaltime.clock import VN_TZ
-from lienthong.testing.databases import drop_all, store_for
 from lienthong.store import audit, batch, digests, tracker
+from lienthong.testing.databases import drop_all, store_for
 
 ROOT = Path(__file__).resolve().parents[1]
 PROCESSES = ROOT / "processes"

@@ -60,8 +60,8 @@ def db_option(f):  # type: ignore[no-untyped-def]
         default=None,
         callback=_db,
         metavar="FILE",
-        help=f"The SQLite file or a PostgreSQL address, postgresql://… (default: $LIENTHONG_DB, else lienthong.toml's database, else "
-        f"{DEFAULT_DB}).",
+        help=f"The SQLite file, or a PostgreSQL address postgresql://… (default: $LIENTHONG_DB, "
+        f"else lienthong.toml's database, else {DEFAULT_DB}).",
     )(f)
 
 

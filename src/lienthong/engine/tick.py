@@ -81,20 +81,32 @@ class TickCommands:
         while queue:
             failure: BaseException | None = None
             with self.ctx.command() as db:
+                # The dossiers of this batch's first actions, locked where several processes
+                # write at once: an action on a dossier another transaction holds is left to
+                # it (another tick) or to the next tick; the batch ends at the first action of
+                # a dossier it does not hold (on SQLite it holds them all).
+                ahead = heapq.nsmallest(TICK_BATCH, queue)
+                held = due.lock_dossiers(db, (a[3] for a in ahead))
+                if len(held) < len({a[3] for a in ahead}):
+                    queue = [a for a in queue if a[3] in held or a > ahead[-1]]
+                    heapq.heapify(queue)
                 budget = TICK_BATCH
                 while queue and budget > 0:
-                    at, kind, key = queue[0]
+                    at, kind, key, code = queue[0]
+                    if code not in held:
+                        break
                     if fast and kind in _STEP_KINDS:
                         # A run of them, all before the first one's next level could fall due,
                         # so that follow-up levels stay in order.
                         limit = iso(self.ctx.calendar.add_minutes(datetime.fromisoformat(at), day))
                         assert limit is not None
-                        run: list[tuple[str, str, Any]] = []
+                        run: list[tuple[str, str, Any, str]] = []
                         while (
                             queue
                             and len(run) < budget
                             and queue[0][1] in _STEP_KINDS
                             and queue[0][0] < limit
+                            and queue[0][3] in held
                         ):
                             run.append(heapq.heappop(queue))
                         budget -= len(run)
@@ -114,7 +126,7 @@ class TickCommands:
                     if kind == "escalation" and fired:
                         nxt = due.next_escalation(db, key)
                         if nxt is not None and nxt <= stamp:
-                            heapq.heappush(queue, (nxt, kind, key))
+                            heapq.heappush(queue, (nxt, kind, key, code))
             if failure is not None:
                 raise failure
         return TickReport(tuple(done))
@@ -122,20 +134,20 @@ class TickCommands:
     def _fire_steps(
         self,
         db: sqlite_utils.Database,
-        run: list[tuple[str, str, Any]],
+        run: list[tuple[str, str, Any, str]],
         stamp: str,
-    ) -> tuple[list[Any], list[tuple[str, str, Any]]]:
+    ) -> tuple[list[Any], list[tuple[str, str, Any, str]]]:
         """Warnings and escalations no plugin observes, in order, with one SELECT, one UPDATE per
         action (executemany) and one INSERT of the audit rows: the rows that
         :meth:`_plan_step_action` plans, the same as the one-at-a-time path writes."""
-        rows = due.timer_rows(db, sorted({key for _, _, key in run}), with_digests=True)
+        rows = due.timer_rows(db, sorted({a[2] for a in run}), with_digests=True)
         # Each audit row vouches for its dossier as it stood after its own action.
         states = batch.Batch(db, rows)
         fired: list[Any] = []
-        follow: list[tuple[str, str, Any]] = []
+        follow: list[tuple[str, str, Any, str]] = []
         updates: list[tuple[Any, ...]] = []
         audit_rows: list[dict[str, Any]] = []
-        for at_text, kind, step_id in run:
+        for at_text, kind, step_id, _code in run:
             r = rows.get(step_id)
             if r is None:
                 continue
@@ -157,7 +169,7 @@ class TickCommands:
             audit_rows.extend({**row, "state_digest": state} for row, _hook in plan.entries)
             fired.append(plan.fired)
             if plan.follow is not None and plan.follow <= stamp:
-                follow.append((plan.follow, "escalation", step_id))
+                follow.append((plan.follow, "escalation", step_id, r["dossier"]))
         due.set_timers_many(db, updates)
         audit.append_many(db, audit_rows)
         states.done()

@@ -26,6 +26,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from lienthong.store.digests import FAULTS_SQL
+
 #: Functions SQLite has and PostgreSQL lacks, created in the store's schema by migration 001.
 SUPPORT_FUNCTIONS = (
     "CREATE FUNCTION max(a text, b text) RETURNS text LANGUAGE sql IMMUTABLE "
@@ -80,6 +82,17 @@ class Translated:
     pragma: str | None = None
 
 
+#: Expressions rewritten whole, where the value is text that is hashed and must be the same bytes
+#: on both stores: the faults of a dossier's state digest (:data:`lienthong.store.digests.
+#: FAULTS_SQL`), SQLite's compact JSON ``[["unit",minutes],...]`` in the key's byte order.
+_SAME_TEXT = {
+    FAULTS_SQL: (
+        "(SELECT nullif('[' || string_agg('[' || to_json(unit)::text || ',' || minutes::text "
+        "|| ']', ',' ORDER BY unit COLLATE \"C\") || ']', '[]') FROM dossier_faults "
+        "WHERE dossier = dossiers.code)"
+    ),
+}
+
 #: Tables whose rows have an ``id INTEGER PRIMARY KEY`` (a rowid SQLite returns as lastrowid).
 ID_TABLES = frozenset({"steps", "audit"})
 
@@ -120,6 +133,8 @@ def _translate(sql: str) -> Translated:
             f"CREATE TRIGGER {name} BEFORE {op.upper()} ON {table} FOR EACH ROW "
             f"EXECUTE FUNCTION lienthong_refuse('{message}')"
         )
+    for sqlite_text, pg_text in _SAME_TEXT.items():
+        stripped = stripped.replace(sqlite_text, pg_text)
     text, order, named = _parameters(stripped)
     if re.match(r"^\s*(CREATE|ALTER)\s+TABLE", text, re.I):
         text = _ddl(text)

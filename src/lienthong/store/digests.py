@@ -237,7 +237,7 @@ def encode(dossier_row: Sequence[Any] | None, step_rows: Sequence[Sequence[Any]]
 
 def digest(db: sqlite_utils.Database | sqlite3.Connection, code: str) -> str:
     """The digest text of the dossier's rows as the connection sees them now."""
-    return compose(*read_hashes(db if isinstance(db, sqlite3.Connection) else db.conn, code))
+    return compose(*read_hashes(db.conn if isinstance(db, sqlite_utils.Database) else db, code))
 
 
 def read_hashes(conn: sqlite3.Connection, code: str) -> tuple[bytes, dict[int, bytes]]:

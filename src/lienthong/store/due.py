@@ -8,7 +8,7 @@ due work never scans the open steps and never loads a workflow.
 from __future__ import annotations
 
 import operator
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlite_utils
@@ -25,23 +25,23 @@ _PAUSED_SQL = ",".join(str(s) for s in PAUSED)
 _DUE_QUERIES = (
     (
         "warning",
-        "SELECT s.warn_at, s.id FROM steps s JOIN dossiers d ON d.code = s.dossier "
+        "SELECT s.warn_at, s.id, s.dossier FROM steps s JOIN dossiers d ON d.code = s.dossier "
         f"WHERE s.closed_at IS NULL AND s.warn_at <= ? AND d.status NOT IN ({_PAUSED_SQL})",
     ),
     (
         "escalation",
-        "SELECT s.next_escalation_at, s.id FROM steps s "
+        "SELECT s.next_escalation_at, s.id, s.dossier FROM steps s "
         "JOIN dossiers d ON d.code = s.dossier WHERE s.closed_at IS NULL "
         f"AND s.next_escalation_at <= ? AND d.status NOT IN ({_PAUSED_SQL})",
     ),
     (
         "apology_required",
-        "SELECT apology_at, code FROM dossiers WHERE closed_at IS NULL "
+        "SELECT apology_at, code, code FROM dossiers WHERE closed_at IS NULL "
         f"AND apology_fired = 0 AND apology_at <= ? AND status NOT IN ({_PAUSED_SQL})",
     ),
     (
         "supplement_expired",
-        "SELECT supplement_close_at, code FROM dossiers "
+        "SELECT supplement_close_at, code, code FROM dossiers "
         "WHERE closed_at IS NULL AND supplement_close_at <= ?",
     ),
 )
@@ -89,13 +89,39 @@ _TIMER_KEYS = ("dossier", "d_version", "d_unit", *_AT)
 _TIMER_AT = operator.itemgetter(0, 1, 2, *_AT.values())
 
 
-def due_actions(db: sqlite_utils.Database, stamp: str) -> list[tuple[str, str, Any]]:
-    """Everything due by ``stamp``: (instant, kind, step id or dossier code), in order."""
-    out: list[tuple[str, str, Any]] = []
+def due_actions(db: sqlite_utils.Database, stamp: str) -> list[tuple[str, str, Any, str]]:
+    """Everything due by ``stamp``: (instant, kind, step id or dossier code, dossier), in
+    order."""
+    out: list[tuple[str, str, Any, str]] = []
     for kind, sql in _DUE_QUERIES:
-        out.extend((at, kind, key) for at, key in db.conn.execute(sql, [stamp]))
+        out.extend((at, kind, key, code) for at, key, code in db.conn.execute(sql, [stamp]))
     out.sort(key=lambda a: (a[0], a[1], str(a[2])))
     return out
+
+
+def lock_dossiers(db: sqlite_utils.Database, codes: Iterable[str]) -> set[str]:
+    """The dossiers of ``codes`` this transaction may act on, locked until it ends.
+
+    On SQLite the transaction holds the write lock already: all of them. On a store that
+    several processes write at once (PostgreSQL) their rows are locked now, skipping those
+    another transaction holds (a command on the dossier, another tick): what is due on those
+    is left to whoever holds them, or to the next tick, so that ticks running side by side
+    share the due work and none of them waits for another while holding the audit chain."""
+    wanted = sorted(set(codes))
+    if not getattr(db, "row_locks", False) or not wanted:
+        return set(wanted)
+    got: set[str] = set()
+    for i in range(0, len(wanted), 1000):
+        part = wanted[i : i + 1000]
+        got.update(
+            r[0]
+            for r in db.conn.execute(
+                f"SELECT code FROM dossiers WHERE code IN ({','.join('?' * len(part))}) "
+                "ORDER BY code FOR UPDATE SKIP LOCKED",
+                part,
+            )
+        )
+    return got
 
 
 def timer_rows(

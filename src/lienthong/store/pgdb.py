@@ -132,6 +132,7 @@ class PgConnection:
         self.raw = raw
         self.where = where
         self.writing = False
+        self._data_version = 0
         self._trace: Callable[[str], object] | None = None
         #: Statements to run before a statement text (the store's locks), by text.
         self.before: Mapping[str, str] = {}
@@ -223,18 +224,43 @@ class PgConnection:
             # The "file" is the address: another connection can open it (the operations'
             # connections of lienthong.engine.calls).
             return PgCursor([(0, "main", self.where)], None, -1)
+        if pragma == "data_version":
+            # SQLite's number moves when another connection has committed; PostgreSQL keeps no
+            # such number, so it moves every time: the state tracker (lienthong.store.tracker)
+            # then checks a dossier it kept against its last audit row in every transaction.
+            self._data_version += 1
+            return PgCursor([(self._data_version,)], None, -1)
         if pragma.startswith("table_info"):
             table = pragma.partition("(")[2].rstrip(")").strip("'\" ")
             cols = self.execute(
-                "SELECT column_name, data_type, is_nullable FROM information_schema.columns "
+                "SELECT column_name, data_type, is_nullable, column_default "
+                "FROM information_schema.columns "
                 "WHERE table_schema = current_schema() AND table_name = ? "
                 "ORDER BY ordinal_position",
                 [table],
             ).fetchall()
             return PgCursor(
-                [(i, c, t, int(n == "NO"), None, 0) for i, (c, t, n) in enumerate(cols)], None, -1
+                [
+                    (i, c, _SQLITE_TYPES.get(t, t), int(n == "NO"), _sqlite_default(d), 0)
+                    for i, (c, t, n, d) in enumerate(cols)
+                ],
+                None,
+                -1,
             )
         return PgCursor([], None, -1)
+
+
+#: PostgreSQL's column types by the names SQLite's ``PRAGMA table_info`` gives them.
+_SQLITE_TYPES = {"bigint": "INTEGER", "integer": "INTEGER", "text": "TEXT", "bytea": "BLOB"}
+
+
+def _sqlite_default(text: str | None) -> str | None:
+    """A column's default as SQLite's ``PRAGMA table_info`` writes it: ``'x'::text`` is
+    ``'x'``; a number is itself; an identity or another expression is given as it is."""
+    if text is None:
+        return None
+    m = re.fullmatch(r"('(?:[^']|'')*')::[a-z ]+", text)
+    return m.group(1) if m else text
 
 
 def _arguments(
@@ -404,6 +430,10 @@ def _value(value: Any) -> Any:
 class PgDatabase(sqlite_utils.Database):
     """A ``sqlite_utils.Database`` in name, a PostgreSQL connection underneath (see the module's
     docstring). sqlite-utils' own ``__init__`` is not run: nothing of SQLite is opened."""
+
+    #: Other processes write at once, row by row: a batch locks its rows (``lienthong.store.
+    #: due.lock_dossiers``) where SQLite's one write lock does it for the whole file.
+    row_locks = True
 
     def __init__(
         self,

@@ -47,6 +47,7 @@ import sqlite_utils
 from psycopg_pool import ConnectionPool
 
 from lienthong.errors import LienthongError, StoreError
+from lienthong.store import tracker
 from lienthong.store.dialect import SUPPORT_FUNCTIONS
 from lienthong.store.pgdb import (
     PgConnection,
@@ -248,6 +249,7 @@ class PgStore(Store):
             return
         conn.execute("BEGIN")
         conn.writing = True
+        tracker.began(self.db)
         try:
             yield self.db
             conn.execute("COMMIT")
@@ -274,6 +276,7 @@ class PgStore(Store):
         self._pool.putconn(raw)
 
     def _undo_savepoint(self) -> None:
+        tracker.rolled_back(self.db)
         with suppress(StoreError):
             self._conn.execute("ROLLBACK TO SAVEPOINT lienthong")
             self._conn.execute("RELEASE SAVEPOINT lienthong")
@@ -296,6 +299,7 @@ class PgStore(Store):
             raise
 
     def _rollback(self) -> None:
+        tracker.rolled_back(self.db)
         with suppress(StoreError):
             self._conn.rollback()
 
