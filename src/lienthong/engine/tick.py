@@ -26,6 +26,9 @@ from lienthong.store.records import Dossier, Step
 
 #: How many tick actions share one commit (each is still atomic on its own).
 TICK_BATCH = 5000
+#: The same where several processes write at once (PostgreSQL): smaller, so that ticks running
+#: side by side each take a share of the due work (each batch locks its dossiers).
+TICK_BATCH_SHARED = 500
 #: Hooks that observe a warning or an escalation: with none implemented, the tick works set-wise.
 _STEP_HOOKS = ("step_warning", "step_overdue", "step_escalated", "audit_event")
 _STEP_KINDS = ("warning", "escalation")
@@ -69,28 +72,53 @@ class TickCommands:
         propagates. Warnings and escalations that no plugin observes (no ``step_warning``,
         ``step_overdue``, ``step_escalated`` or ``audit_event`` implementation) are applied
         set-wise, a run of them with a few statements.
+
+        Ticks may run at once, in several processes or on several servers: on SQLite they take
+        turns under the write lock; on PostgreSQL each batch locks the rows of its dossiers
+        (``FOR UPDATE SKIP LOCKED``) and the ticks share the due work. Either way each action
+        fires once, and the report lists the ones this tick fired.
         """
         now = now or self.ctx.clock.now()
         stamp = iso(now)
         assert stamp is not None
         done: list[tuple[datetime, str, str, int | None]] = []
-        queue = due.due_actions(self.ctx.db, stamp)
-        heapq.heapify(queue)  # (instant, kind, step id or dossier code): instants in order
         fast = not any(self.ctx.hooks.has(h) for h in _STEP_HOOKS)
+        # Where several processes write at once, the first pass leaves what another
+        # transaction holds; a second pass, over what is still due, waits for those locks, so
+        # that when tick() returns everything due by ``now`` has been done by someone.
+        if self._pass(stamp, fast, done, wait=False):
+            self._pass(stamp, fast, done, wait=True)
+        return TickReport(tuple(done))
+
+    def _pass(
+        self,
+        stamp: str,
+        fast: bool,
+        done: list[tuple[datetime, str, str, int | None]],
+        *,
+        wait: bool,
+    ) -> bool:
+        """Act on what is due by ``stamp``, batch by batch; whether some of it was left
+        because another transaction held its dossier (never on SQLite)."""
+        queue = due.due_actions(self.ctx.db, stamp)
+        heapq.heapify(queue)  # (instant, kind, step id or dossier code, dossier): in order
         day = self.ctx.calendar.minutes_per_day
+        window = TICK_BATCH_SHARED if due.row_locks(self.ctx.db) else TICK_BATCH
+        left = False
         while queue:
             failure: BaseException | None = None
             with self.ctx.command() as db:
-                # The dossiers of this batch's first actions, locked where several processes
-                # write at once: an action on a dossier another transaction holds is left to
-                # it (another tick) or to the next tick; the batch ends at the first action of
-                # a dossier it does not hold (on SQLite it holds them all).
-                ahead = heapq.nsmallest(TICK_BATCH, queue)
-                held = due.lock_dossiers(db, (a[3] for a in ahead))
+                # The dossiers of this batch's actions, locked where several processes write
+                # at once: an action on a dossier another transaction holds is left to it (or
+                # to the second pass); the batch ends at the first action of a dossier it does
+                # not hold (on SQLite it holds them all).
+                ahead = heapq.nsmallest(window, queue)
+                held = due.lock_dossiers(db, (a[3] for a in ahead), wait=wait)
                 if len(held) < len({a[3] for a in ahead}):
+                    left = True
                     queue = [a for a in queue if a[3] in held or a > ahead[-1]]
                     heapq.heapify(queue)
-                budget = TICK_BATCH
+                budget = window
                 while queue and budget > 0:
                     at, kind, key, code = queue[0]
                     if code not in held:
@@ -129,7 +157,7 @@ class TickCommands:
                             heapq.heappush(queue, (nxt, kind, key, code))
             if failure is not None:
                 raise failure
-        return TickReport(tuple(done))
+        return left
 
     def _fire_steps(
         self,

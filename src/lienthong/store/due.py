@@ -99,17 +99,27 @@ def due_actions(db: sqlite_utils.Database, stamp: str) -> list[tuple[str, str, A
     return out
 
 
-def lock_dossiers(db: sqlite_utils.Database, codes: Iterable[str]) -> set[str]:
+def row_locks(db: sqlite_utils.Database) -> bool:
+    """Whether other processes write to the store at once, row by row (PostgreSQL), rather than
+    one at a time under SQLite's write lock."""
+    return bool(getattr(db, "row_locks", False))
+
+
+def lock_dossiers(
+    db: sqlite_utils.Database, codes: Iterable[str], *, wait: bool = False
+) -> set[str]:
     """The dossiers of ``codes`` this transaction may act on, locked until it ends.
 
     On SQLite the transaction holds the write lock already: all of them. On a store that
-    several processes write at once (PostgreSQL) their rows are locked now, skipping those
-    another transaction holds (a command on the dossier, another tick): what is due on those
-    is left to whoever holds them, or to the next tick, so that ticks running side by side
-    share the due work and none of them waits for another while holding the audit chain."""
+    several processes write at once (PostgreSQL) their rows are locked now, in the order of
+    their codes (so two batches never wait for each other in a cycle), before the batch writes
+    anything: ``wait``: waiting for those another transaction holds; else skipping them (a
+    command on the dossier, another tick), so that ticks running side by side share the due
+    work."""
     wanted = sorted(set(codes))
-    if not getattr(db, "row_locks", False) or not wanted:
+    if not row_locks(db) or not wanted:
         return set(wanted)
+    lock = "FOR UPDATE" if wait else "FOR UPDATE SKIP LOCKED"
     got: set[str] = set()
     for i in range(0, len(wanted), 1000):
         part = wanted[i : i + 1000]
@@ -117,7 +127,7 @@ def lock_dossiers(db: sqlite_utils.Database, codes: Iterable[str]) -> set[str]:
             r[0]
             for r in db.conn.execute(
                 f"SELECT code FROM dossiers WHERE code IN ({','.join('?' * len(part))}) "
-                "ORDER BY code FOR UPDATE SKIP LOCKED",
+                f"ORDER BY code {lock}",
                 part,
             )
         )
