@@ -63,6 +63,7 @@ def _worked(engine: Engine, clock: FixedClock) -> None:
 
 
 @on_postgres
+@pytest.mark.tampers  # audit rows copied without the rows they vouch for, one of them changed
 def test_a_chain_written_on_sqlite_verifies_the_same_on_postgresql(
     make_engine: Callable[..., Engine], org: Organisation, clock: FixedClock, tmp_path: Path
 ) -> None:
@@ -72,21 +73,40 @@ def test_a_chain_written_on_sqlite_verifies_the_same_on_postgresql(
     lite.load_procedures(PROCESSES)
     _worked(lite, clock)
     assert lite.verify_audit().ok
-    cols = ", ".join(("id", *audit.FIELDS, "prev_hash", "hash"))
+    cols = ", ".join(("id", *audit.FIELDS, "state_digest", "format", "prev_hash", "hash"))
     rows = [tuple(r) for r in lite.db.execute(f"SELECT {cols} FROM audit ORDER BY id")]
+    # The tables the audit rows' state digests vouch for, to copy with them.
+    state = {}
+    for table in ("procedures", "dossiers", "steps", "dossier_faults"):
+        cur = lite.db.execute(f"SELECT * FROM {table}")
+        state[table] = ([c[0] for c in cur.description], [tuple(r) for r in cur.fetchall()])
+    assert state["steps"][1]
     lite.close()
     marks = ", ".join("?" * len(rows[0]))
 
-    def copied(values: list[tuple[object, ...]], name: str) -> audit.VerifyResult:
+    def copied(
+        values: list[tuple[object, ...]], name: str, *, with_state: bool = False
+    ) -> audit.VerifyResult:
         target = make_engine(tmp_path / name)  # a fresh store on the server
         assert target.store.path is not None and target.store.path.startswith("postgresql")
         with target.store.transaction() as db:
+            if with_state:
+                for table, (names, table_rows) in state.items():
+                    if table_rows:
+                        db.conn.executemany(
+                            f"INSERT INTO {table} ({', '.join(names)}) VALUES "
+                            f"({', '.join('?' * len(names))})",
+                            table_rows,
+                        )
             db.conn.executemany(f"INSERT INTO audit ({cols}) VALUES ({marks})", values)
-        return audit.verify(target.db)
+        return audit.verify(target.db, deep=with_state)
 
-    # ... copied row for row into a PostgreSQL store, it verifies there, every row.
+    # ... copied row for row into a PostgreSQL store, it verifies there, every row; with the
+    # dossiers' and steps' rows, their state digests hold too (the same bytes hashed).
     found = copied(rows, "copy.db")
     assert found.ok and found.rows == len(rows)
+    deep = copied(rows, "copy-state.db", with_state=True)
+    assert deep.ok and deep.state is not None and deep.state.ok
     # One changed value is found at the same row.
     changed = [list(r) for r in rows]
     changed[3][1 + audit.FIELDS.index("note")] = "đã sửa"
@@ -108,3 +128,39 @@ def test_no_psycopg_error_reaches_the_caller(engine: Engine) -> None:
 def test_a_store_address_reaches_the_server(engine: Engine) -> None:
     assert engine.store.path is not None and engine.store.path.startswith("postgresql://")
     assert store_for(":memory:") == ":memory:"  # private in-memory stores stay SQLite
+
+
+@on_postgres
+def test_the_operator_commands_take_an_address(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from lienthong.cli import main
+
+    code = receive_birth(engine).code
+    url = engine.store.path
+    assert url is not None
+    monkeypatch.chdir(tmp_path)  # no lienthong.toml around
+
+    def run(*args: str) -> tuple[int, str]:
+        result = CliRunner().invoke(main, [*args, "--db", url])
+        return result.exit_code, result.output
+
+    assert run("audit", "verify", "--deep") == (
+        0,
+        f"audit chain intact: {engine.verify_audit().rows} rows\n"
+        "tables match: 1 of 1 dossiers checked against the state digest of their last audit row\n",
+    )
+    status, out = run("dossiers")
+    assert status == 0 and code in out
+    status, out = run("dossier", "show", code)
+    assert status == 0 and code in out
+    status, out = run("backup", "--out", str(tmp_path / "copy.db"))
+    assert status == 1 and "pg_dump" in out and not (tmp_path / "copy.db").exists()
+    status, out = run("db", "upgrade")
+    assert status == 0 and "no migration to apply" in out
+    # An address with no lienthong store behind it: one line, and nothing made there.
+    empty = url.replace("schema=", "schema=x")
+    result = CliRunner().invoke(main, ["dossiers", "--db", empty])
+    assert result.exit_code == 1 and "not a lienthong database" in result.output

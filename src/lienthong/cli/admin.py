@@ -13,6 +13,7 @@ import click
 from lienthong.cli.options import current_config, db_option, format_option, org_option, progress
 from lienthong.config import FILE, TEMPLATE
 from lienthong.errors import OrganisationNotStored
+from lienthong.store import stores
 
 __all__ = ["backup", "db", "init", "org"]
 
@@ -101,6 +102,12 @@ def backup(out: str, db: str) -> None:
     from lienthong.cli.options import existing_db
     from lienthong.store.backup import backup as copy
 
+    if stores.is_address(db):
+        raise click.ClickException(
+            f"{stores.hide_password(db)}: a PostgreSQL store is backed up with pg_dump "
+            "--format=custom and restored with pg_restore (docs/deploy.md); backup copies a "
+            "SQLite file"
+        )
     source = existing_db(db)
     with progress("backup") as update:
         pages = copy(source, out, progress=update)
@@ -132,13 +139,16 @@ def db_upgrade(db: str, org: str | None, backup_to: str | None, folder: str | No
 
     config = current_config()
     pending = pending_migrations(db)
-    existed = Path(db).exists()
+    address = stores.is_address(db)
+    existed = stores.exists(db) if address else Path(db).exists()
     if not existed and org is None:
         raise click.ClickException(
             f"{db}: a new database needs its organisation: give --org FILE or organisation = "
             "... in lienthong.toml"
         )
-    if pending and existed:
+    if pending and existed and address:
+        click.echo(f"{db}: PostgreSQL: no backup taken here (take one with pg_dump first)")
+    elif pending and existed:
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
         target = backup_to or str(Path(db).with_name(f"{Path(db).stem}-before-upgrade-{stamp}.db"))
         with progress("backup") as update:

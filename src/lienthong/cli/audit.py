@@ -27,7 +27,7 @@ from lienthong.cli.options import current_config, db_option
 from lienthong.errors import LienthongError
 from lienthong.legaltime.clock import SystemClock
 from lienthong.plugins.manager import HookCaller, make_plugin_manager
-from lienthong.store import anchors, digests
+from lienthong.store import anchors, digests, stores
 from lienthong.store import audit as audit_log
 
 __all__ = ["anchor", "audit", "keygen", "verify"]
@@ -37,6 +37,16 @@ _AUDIT_COLUMNS = frozenset(("id", *audit_log.FIELDS, "prev_hash", "hash"))
 
 @contextmanager
 def _open_db(path: str) -> Iterator[sqlite_utils.Database]:
+    if stores.is_address(path):
+        try:
+            database = stores.reader(path)
+        except LienthongError as e:
+            raise click.ClickException(str(e)) from None
+        try:
+            yield database
+        finally:
+            database.close()
+        return
     p = Path(path)
     if not p.exists():
         raise click.ClickException(f"{path}: no such database file (run 'lienthong demo' first?)")

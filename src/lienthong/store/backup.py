@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lienthong.errors import StoreError
+from lienthong.store import stores
 from lienthong.store.schema import MIGRATIONS
 
 #: Pages copied per step of the backup (4 KiB each): the progress is reported between steps.
@@ -47,6 +48,12 @@ def backup(
     ``progress(done, total)`` is called between steps. An existing ``out`` is refused (a backup
     never overwrites one); the copy is checked (``PRAGMA quick_check``) before it takes its
     name. Errors are :class:`~lienthong.errors.StoreError` naming the file."""
+    if stores.is_address(source):
+        raise StoreError(
+            f"{stores.hide_password(str(source))}: a PostgreSQL store is backed up by the "
+            "server's own tools: pg_dump --format=custom, restored with pg_restore "
+            "(docs/deploy.md); this command copies a SQLite file"
+        )
     target = Path(out)
     if target.exists():
         raise StoreError(f"{target}: exists already; a backup never overwrites a file")
@@ -94,7 +101,10 @@ def backup(
 
 def pending_migrations(path: str | Path) -> list[str]:
     """The migrations an Engine would apply to the database file ``path``: all of them for a
-    file that does not exist yet or has no lienthong tables."""
+    file that does not exist yet or has no lienthong tables. ``path`` may be a PostgreSQL
+    address (:mod:`lienthong.store.stores`)."""
+    if stores.is_address(path):
+        return stores.pending_migrations(str(path))
     if not Path(path).exists():
         return [name for name, _ in MIGRATIONS]
     conn = _read_only(path)

@@ -35,7 +35,6 @@ back after each call.
 from __future__ import annotations
 
 import math
-import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -58,6 +57,7 @@ from lienthong.store.pgdb import (
 )
 from lienthong.store.schema import MIGRATIONS
 from lienthong.store.sqlite import BUSY_TIMEOUT, DURABILITY, Store
+from lienthong.store.stores import hide_password
 
 #: Advisory lock keys (the first of the two 32-bit keys is lienthong's: "LT" in ASCII).
 _KEY = 0x4C54
@@ -124,10 +124,6 @@ def _reset(conn: psycopg.Connection[Any]) -> None:
     conn.execute("RESET ALL")
 
 
-def _hide_password(url: str) -> str:
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
-
-
 class PgStore(Store):
     """A PostgreSQL database holding everything lienthong keeps (see the module's docstring).
 
@@ -162,7 +158,7 @@ class PgStore(Store):
         self.path = url
         conninfo, schema = _split(url)
         self.schema = schema
-        self.where = _hide_password(url)
+        self.where = hide_password(url)
         self._shared = True
         self.busy_timeout = float(busy_timeout)
         self.durability = durability
@@ -315,7 +311,7 @@ def reader(url: str) -> sqlite_utils.Database:
     only): for reports and the commands that only read. :class:`StoreError` if the address
     holds no lienthong store."""
     conninfo, schema = _split(url)
-    where = _hide_password(url)
+    where = hide_password(url)
     try:
         raw = psycopg.connect(conninfo, autocommit=True)
         configure(raw)

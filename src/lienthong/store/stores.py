@@ -8,11 +8,12 @@ when an address names PostgreSQL, so SQLite needs no server and no driver.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import sqlite_utils
 
-from lienthong.errors import LienthongError
+from lienthong.errors import LienthongError, StoreError
 from lienthong.store.sqlite import Store
 
 
@@ -45,3 +46,33 @@ def reader(url: str) -> sqlite_utils.Database:
     for reports and the commands that only read."""
     db: sqlite_utils.Database = _postgres().reader(url)
     return db
+
+
+def pending_migrations(url: str) -> list[str]:
+    """The migrations an Engine would apply to the store at a PostgreSQL address: all of them
+    for one that holds no lienthong tables yet."""
+    from lienthong.store.schema import MIGRATIONS
+
+    try:
+        db = reader(url)
+    except StoreError:
+        return [name for name, _ in MIGRATIONS]
+    try:
+        done = {r[0] for r in db.conn.execute("SELECT name FROM _migrations").fetchall()}
+    finally:
+        db.close()
+    return [name for name, _ in MIGRATIONS if name not in done]
+
+
+def exists(url: str) -> bool:
+    """Whether the PostgreSQL address holds a lienthong store."""
+    try:
+        reader(url).close()
+    except StoreError:
+        return False
+    return True
+
+
+def hide_password(url: str) -> str:
+    """The address as messages may show it: without its password."""
+    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
