@@ -35,7 +35,7 @@ from typing import Any
 
 import sqlite_utils
 
-from lienthong.errors import PluginError
+from lienthong.errors import PluginError, StoreError
 from lienthong.store import tracker
 from lienthong.store.sqlite import Store
 
@@ -146,7 +146,7 @@ class Calls:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.path = _file_of(store.db)
-        self._idle: list[OperationDatabase] = []
+        self._idle: list[sqlite_utils.Database] = []
         self._lock = threading.Lock()
         self._closed = False
         self._runner: _Runner | None = None
@@ -210,14 +210,14 @@ class Calls:
             raise error
         return Attempt(result, opdb, self)
 
-    def _take(self) -> OperationDatabase:
+    def _take(self) -> sqlite_utils.Database:
         with self._lock:
             if self._idle:
                 return self._idle.pop()
         assert self.path is not None
         opener = getattr(self.store, "operation_database", None)
         if opener is not None:  # PostgreSQL: a connection of the store's pool
-            opdb: OperationDatabase = opener()
+            opdb: sqlite_utils.Database = opener()
             return opdb
         main = self.store.db.conn
         settings = {p: main.execute(f"PRAGMA {p}").fetchone()[0] for p in _PRAGMAS}
@@ -236,8 +236,10 @@ class Calls:
         return db
 
     def give_back(self, db: sqlite_utils.Database) -> None:
-        """An attempt's connection, back to the pool (or the store's own: nothing to do)."""
-        if not isinstance(db, OperationDatabase):
+        """An attempt's connection, back to the pool (or the store's own: nothing to do). On
+        PostgreSQL it is one of the store's pool's (``PgOperationDatabase``): closing it gives
+        it back there."""
+        if db is self.store.db:
             return
         if db.conn.in_transaction:
             db.conn.rollback()
@@ -295,7 +297,7 @@ def _drop(db: sqlite_utils.Database) -> None:
         if db.conn.in_transaction:
             db.conn.rollback()
         db.close()
-    except sqlite3.Error:
+    except (sqlite3.Error, StoreError):
         pass  # the connection is going away in any case
 
 
