@@ -9,7 +9,7 @@ PLUGINS := $(wildcard plugins/*/pyproject.toml)
 
 $(STAMP): pyproject.toml $(PLUGINS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]' \
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,postgres]' \
 		$(foreach p,$(PLUGINS),-e $(dir $(p)))
 	touch $(STAMP)
 
