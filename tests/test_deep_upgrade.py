@@ -64,6 +64,7 @@ def _copy_as_009(source: Path, target: Path) -> None:
     conn.close()
 
 
+@pytest.mark.sqlite_only  # the 009 file is copied with SQLite's ATTACH
 @pytest.mark.tampers  # the 009 file is written by hand, as an older lienthong left it
 def test_a_database_made_at_009_upgrades_and_is_covered_from_then_on(
     make_engine: Callable[..., Engine], tmp_path: Path, clock: FixedClock

@@ -47,6 +47,7 @@ from psycopg_pool import ConnectionPool
 
 from lienthong.errors import LienthongError, StoreError
 from lienthong.store import tracker
+from lienthong.store.addresses import hide_password
 from lienthong.store.dialect import SUPPORT_FUNCTIONS
 from lienthong.store.pgdb import (
     PgConnection,
@@ -57,7 +58,6 @@ from lienthong.store.pgdb import (
 )
 from lienthong.store.schema import MIGRATIONS
 from lienthong.store.sqlite import BUSY_TIMEOUT, DURABILITY, Store
-from lienthong.store.stores import hide_password
 
 #: Advisory lock keys (the first of the two 32-bit keys is lienthong's: "LT" in ASCII).
 _KEY = 0x4C54

@@ -8,18 +8,15 @@ when an address names PostgreSQL, so SQLite needs no server and no driver.
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import sqlite_utils
 
 from lienthong.errors import LienthongError, StoreError
+from lienthong.store.addresses import hide_password, is_address
 from lienthong.store.sqlite import Store
 
-
-def is_address(db: object) -> bool:
-    """Whether ``db`` names a PostgreSQL database rather than a SQLite file."""
-    return isinstance(db, str) and db.startswith(("postgresql://", "postgres://"))
+__all__ = ["exists", "hide_password", "is_address", "open_store", "pending_migrations", "reader"]
 
 
 def _postgres() -> Any:
@@ -71,8 +68,3 @@ def exists(url: str) -> bool:
     except StoreError:
         return False
     return True
-
-
-def hide_password(url: str) -> str:
-    """The address as messages may show it: without its password."""
-    return re.sub(r"://([^:/@]+):[^@]*@", r"://\1:***@", url)
