@@ -1,6 +1,7 @@
-"""Ticks side by side on one PostgreSQL store (issue 14): several ``tick`` processes share the
-due work, each action fires exactly once, and a tick killed in the middle of a batch leaves
-nothing locked and nothing half done.
+"""Ticks and workers side by side on one PostgreSQL store (issue 14): several ``tick``
+processes share the due work, each action fires exactly once, and a tick killed in the middle of
+a batch leaves nothing locked and nothing half done; a service worker killed inside an agency's
+call holds no lock meanwhile, and its step is taken by another worker once its lease runs out.
 
 On PostgreSQL each batch of a tick locks its dossiers' rows (``FOR UPDATE SKIP LOCKED``,
 :func:`lienthong.store.due.lock_dossiers`) before it writes; a batch leaves the dossiers another
@@ -15,6 +16,7 @@ import multiprocessing
 import os
 import signal
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -22,8 +24,17 @@ import pytest
 from lienthong import Engine, FixedClock, Organisation
 from lienthong.demo import DEMO_ORG
 from lienthong.testing.databases import server, store_for
-from pg_tick_workers import held_ticker, ticker
-from support import ARCHIVE, KHAI_SINH, LAND, FakeAgencies, receive_birth, run_processes, vn
+from pg_workers import held_ticker, held_worker, ticker
+from support import (
+    ARCHIVE,
+    KHAI_SINH,
+    LAND,
+    FakeAgencies,
+    officer_of,
+    receive_birth,
+    run_processes,
+    vn,
+)
 
 pytestmark = pytest.mark.skipif(server() is None, reason="needs LIENTHONG_TEST_DB (PostgreSQL)")
 
@@ -159,3 +170,57 @@ def test_a_tick_killed_mid_batch_leaves_nothing_locked_and_the_next_tick_does_th
         assert _audit_events(after) == events_alone  # in all, what one tick alone writes
         assert after.verify_audit(deep=True).ok
         assert _locks_of_others(after) == []
+
+
+def test_a_worker_killed_in_an_agency_call_holds_no_lock_and_its_step_is_taken_over(
+    tmp_path: Any,
+) -> None:
+    url = store_for(tmp_path / "work.db")
+    start = vn(2025, 3, 3, 9, 0)
+    with Engine(
+        url,
+        org=Organisation.from_file(DEMO_ORG),
+        clock=FixedClock(start),
+        plugins=[FakeAgencies()],
+        entry_points=False,
+        services="worker",
+    ) as engine:
+        engine.load_procedure(KHAI_SINH)
+        code = receive_birth(engine).code
+        data = {"birth_certificate_no": "KS-01", "residence_registration_no": "TT-01"}
+        for spec in ("reception", "register_birth", "register_residence"):
+            step = next(s for s in engine.steps(code) if s.is_open and s.spec_id == spec)
+            engine.complete(code, step.id, officer_of(engine, step.unit), data)
+        # Left to a worker (services="worker"): the police's step.
+        police = next(s for s in engine.steps(code) if s.spec_id == "record_residence")
+        assert police.is_open and police.kind == "service"
+    ctx = multiprocessing.get_context("spawn")
+    inside = ctx.Event()
+    proc = ctx.Process(target=held_worker, args=(url, start.isoformat(), inside))
+    proc.start()
+    try:
+        assert inside.wait(120), "the worker never called the agency"
+        with _engine(url) as look:
+            # The call runs outside any transaction: nothing is locked while it waits.
+            assert _locks_of_others(look) == []
+            held = next(s for s in look.steps(code) if s.id == police.id)
+            assert held.leased_by is not None and held.lease_until is not None
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.join(30)
+    finally:
+        if proc.is_alive():
+            proc.kill()
+    with Engine(
+        url,
+        org=Organisation.from_file(DEMO_ORG),
+        clock=FixedClock(held.lease_until),
+        plugins=[FakeAgencies()],
+        entry_points=False,
+        services="worker",
+    ) as other:
+        assert other.work(held.lease_until).count("done") == 0  # still the dead one's
+        later = held.lease_until + timedelta(seconds=1)
+        assert other.work(later).count("done") == 1  # its lease ran out: taken over
+        done = next(s for s in other.steps(code) if s.id == police.id)
+        assert not done.is_open
+        assert other.verify_audit(deep=True).ok

@@ -1,7 +1,8 @@
-"""What the processes of ``test_pg_ticks.py`` run (spawned: see ``concurrency_workers.py``).
+"""What the processes of ``test_pg_workers.py`` run (spawned: see ``concurrency_workers.py``).
 
 Each opens its own engine on one PostgreSQL store and ticks it at one instant, with the tick's
-batches made small (``batch``) so that a few dozen dossiers make many batches to share.
+batches made small (``batch``) so that a few dozen dossiers make many batches to share; or runs
+the service worker with an agency that never answers (to be killed in the call).
 """
 
 from __future__ import annotations
@@ -70,3 +71,35 @@ def held_ticker(url: str, at: str, batch: int, inside: Any) -> None:
     now = datetime.fromisoformat(at)
     engine = open_engine(url, now, Pause(0, inside, hold=600))
     engine.tick(now)
+
+
+class Hang:
+    """An agency whose every call says so on ``inside``, then never answers."""
+
+    __name__ = "hang"
+
+    def __init__(self, inside: Any) -> None:
+        self.inside = inside
+
+    @hookimpl
+    def operations(self) -> list[str]:
+        return ["police.record_residence", "social_insurance.issue_card"]
+
+    @hookimpl
+    def perform_operation(self) -> Any:
+        self.inside.set()
+        time.sleep(600)
+
+
+def held_worker(url: str, at: str, inside: Any) -> None:
+    """Run the service worker on ``url``; its agency never answers (the test kills it)."""
+    now = datetime.fromisoformat(at)
+    engine = Engine(
+        url,
+        org=Organisation.from_file(DEMO_ORG),
+        clock=FixedClock(now),
+        plugins=[Hang(inside)],
+        entry_points=False,
+        services="worker",
+    )
+    engine.work(now)
