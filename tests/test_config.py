@@ -81,6 +81,12 @@ def test_paths_are_relative_to_the_file(folder: Path) -> None:
     assert config.get("calendar.overlays") == [str(sub / "tinh.toml")]
 
 
+def test_a_database_address_is_kept_as_written(folder: Path) -> None:
+    url = "postgresql://lienthong@db.example/lienthong?schema=mau"
+    config = Config.load(write(folder, f'database = "{url}"\n'))
+    assert config.database == url
+
+
 @pytest.mark.parametrize(
     ("text", "words"),
     [

@@ -37,11 +37,12 @@ ENV_DB = "LIENTHONG_DB"
 ENV_ANCHOR_KEY = "LIENTHONG_ANCHOR_KEY"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
-# What each key holds: "text", "path", "paths", "names", "number" (> 0), "count" (an integer
-# >= 1), "seconds" (a table of name = number > 0), a tuple of the texts allowed, or a table.
+# What each key holds: "text", "path", "database" (a path, or an address kept as written),
+# "paths", "names", "number" (> 0), "count" (an integer >= 1), "seconds" (a table of name =
+# number > 0), a tuple of the texts allowed, or a table.
 _Kind = Any
 SCHEMA: dict[str, _Kind] = {
-    "database": "path",
+    "database": "database",
     "organisation": "path",
     "procedures": "path",
     "plugins": "names",
@@ -210,6 +211,10 @@ def _value(value: Any, kind: _Kind, where: str, base: Path) -> Any:
         return value
     if kind == "path":
         return _path(value, where, base)
+    if kind == "database":  # a file, or an address (postgresql://…), kept as it is written
+        if isinstance(value, str) and "://" in value:
+            return value
+        return _path(value, where, base)
     if kind in ("paths", "names"):
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise ConfigError(f"{where}: expected a list of texts, got {value!r}")
@@ -246,7 +251,8 @@ TEMPLATE = """\
 # LIENTHONG_DB (the database) and LIENTHONG_ANCHOR_KEY (the key that signs audit checkpoints).
 # A key this file does not know is refused, with the nearest known one.
 
-# The SQLite database file (cơ sở dữ liệu).
+# The SQLite database file (cơ sở dữ liệu), or a PostgreSQL address
+# ("postgresql://user@host/db", docs/postgres.md).
 database = "lienthong.db"
 
 # The organisation file (tổ chức: đơn vị, cán bộ; docs/organisation.md). Stored in the database
