@@ -8,6 +8,7 @@ report.
 
 from __future__ import annotations
 
+import atexit
 import random
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -132,6 +133,9 @@ def run_demo(
             engine.close()
         if created:
             _remove(path)
+            # And again as the interpreter ends, after any thread still finishing a call
+            # (an agency's operation) has let go of the file.
+            atexit.register(_remove, path)
         raise
 
 

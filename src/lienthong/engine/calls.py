@@ -192,7 +192,18 @@ class Calls:
         if runner is None:
             runner = self._runner = _Runner()
         runner.jobs.put(target)
-        box.done.acquire(timeout=timeout)
+        try:
+            box.done.acquire(timeout=timeout)
+        except BaseException:
+            # Interrupted while waiting (Ctrl-C): nobody will take the result, so the call's
+            # connection is closed, by its thread when it ends, else here, rather than left
+            # open (a transaction it began, a file a removed database had).
+            with box.lock:
+                box.abandoned = True
+                finished = box.out is not None
+            if finished:
+                _drop(opdb)
+            raise
         with box.lock:
             if box.out is None:
                 box.abandoned = True
