@@ -10,7 +10,7 @@ so that it never mixes the states before and after a command another process com
 them. One that runs a single statement (``dossier``, ``dossiers``, ``open_steps``) opens none:
 SQLite runs a statement outside a transaction in a read transaction of its own, already one
 snapshot, and the explicit ``BEGIN`` and ``COMMIT`` would cost as much as the query
-(``docs/benchmarks.md``, "The handoff bars met again").
+(``docs/benchmarks.md``, "No PRAGMA around the lock, no snapshot for one statement").
 """
 
 from __future__ import annotations
