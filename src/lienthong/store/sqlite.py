@@ -50,12 +50,6 @@ BUSY_TIMEOUT = 5.0
 _BUSY_CODES = (5, 6)  # SQLITE_BUSY, SQLITE_LOCKED
 #: Seconds between two tries to take the write lock, at random between these.
 _PAUSE = (0.0005, 0.001)
-#: A ``BEGIN IMMEDIATE`` that took longer than this at the connection's own ``busy_timeout``
-#: found the lock held (SQLite's busy handler sleeps 1 ms first): commands then ask for it
-#: themselves, in the short loop, for :data:`_CONTENDED_FOR` seconds after the last time one
-#: found it held.
-_SLOW_BEGIN = 0.0005
-_CONTENDED_FOR = 2.0
 
 
 class Store:
@@ -104,8 +98,6 @@ class Store:
         self._shared = self.where not in (":memory:", "")
         self.busy_timeout = float(busy_timeout)
         self._wait = f"PRAGMA busy_timeout={round(self.busy_timeout * 1000)}"
-        # Until this perf_counter() instant, commands take the lock in the short loop (_begin).
-        self._contended_until = -math.inf
         self.durability = durability
         self.checkpointer: Checkpointer | None = None
         wal = self.path not in (None, ":memory:", "")
@@ -206,37 +198,19 @@ class Store:
             raise
 
     def _begin(self, conn: sqlite3.Connection) -> None:
-        """``BEGIN IMMEDIATE``; while other connections want the lock too, asking again every
-        millisecond or so until ``busy_timeout``.
+        """``BEGIN IMMEDIATE``, asking again every millisecond or so until ``busy_timeout``.
 
         SQLite's own busy handler would wait too, but it sleeps longer and longer (up to
         100 ms at a time) and only takes the lock if it is free when it wakes: with a few
         processes busy, one of them waited over a second while the others took turns
         (``docs/benchmarks.md``). Short pauses keep the longest wait near the length of a few
-        commands; asking with no wait needs ``busy_timeout=0`` on the connection, which keeps
-        ``busy_timeout`` for every other statement (a report's read, a plugin's write through
-        ``engine.db``), so the loop costs two ``PRAGMA`` statements a command. While no other
-        connection has been seen holding the lock for :data:`_CONTENDED_FOR` seconds, a command
-        asks once at the connection's own ``busy_timeout`` instead: free, the lock is had at once
-        with no ``PRAGMA``; held, SQLite's handler waits (up to ``busy_timeout``, then
-        :class:`StoreBusy` as in the loop) and the commands of the next seconds use the loop."""
+        commands. The connection keeps ``busy_timeout`` for every other statement."""
         if not self._shared:
             conn.execute("BEGIN IMMEDIATE")
             return
-        started = time.perf_counter()
-        if started >= self._contended_until:
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.Error as e:
-                if not _busy(e):
-                    raise self._error(e, "this command") from e
-                self._contended_until = time.perf_counter() + _CONTENDED_FOR
-                raise self._error(e, "this command", time.perf_counter() - started) from e
-            if time.perf_counter() - started > _SLOW_BEGIN:
-                self._contended_until = time.perf_counter() + _CONTENDED_FOR
-            return
         conn.execute("PRAGMA busy_timeout=0")
         try:
+            started: float | None = None
             while True:
                 try:
                     conn.execute("BEGIN IMMEDIATE")
@@ -245,7 +219,8 @@ class Store:
                     if not _busy(e):
                         raise self._error(e, "this command") from e
                     now = time.perf_counter()
-                    self._contended_until = now + _CONTENDED_FOR
+                    if started is None:
+                        started = now
                     waited = now - started
                     if waited >= self.busy_timeout:
                         raise self._error(e, "this command", waited) from e
