@@ -6,12 +6,13 @@ made partial (``WHERE closed_at IS NOT NULL``), and dropped.
 
 ``steps_officer_finished`` and ``steps_unit_finished`` index every row of ``steps``: a step opened
 writes an entry in each, and closing it moves the entry (its ``result_class`` and ``closed_at``
-change), so a handoff writes pages of both twice. Partial, they would get one entry a step, when
-it closes. The files here are changed by this script only (``DROP INDEX``, ``CREATE INDEX``), to
-price a migration before anyone writes one; whether the reports' queries would still use the
-partial indexes is not checked here. Blocks of ``--dossiers`` dossiers alternate, the order
-reversed every other block, so that all three share the machine's load. The last line is a JSON
-object; each ``ratio_*`` is that variant's rate over the rate as built.
+change). Partial, they get one entry a step, when it closes; as each commit closes a step, the
+pages a dossier writes stay the same (102, ``bench/handoff_parts.py``). The files here are
+changed by this script only (``DROP INDEX``, ``CREATE INDEX``), to price a migration before anyone
+writes one; whether the reports' queries would still use the partial indexes is not checked.
+Blocks of ``--dossiers`` dossiers alternate, the order reversed every other block, so that all
+three share the machine's load. The last line is a JSON object; each ``ratio_*`` is that
+variant's rate over the rate as built.
 """
 
 from __future__ import annotations
