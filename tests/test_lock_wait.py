@@ -119,3 +119,21 @@ def test_open_steps_of_a_finished_or_unknown_dossier(engine: Engine) -> None:
     with pytest.raises(DossierNotFound, match="no-such"):
         engine.open_steps(dossier="no-such")
     assert step.is_open
+
+
+def test_a_one_statement_read_holds_no_snapshot_after_it(engine: Engine, path: Path) -> None:
+    """Nothing of the read stays open (a cursor not read to its end would keep its snapshot):
+    a checkpoint that must wait for every reader completes at once."""
+    code = receive_birth(engine).code
+    other = sqlite3.connect(path, isolation_level=None)
+    try:
+        for read in (
+            lambda: engine.dossier(code),
+            lambda: engine.open_steps(dossier=code),
+            lambda: engine.dossiers(),
+        ):
+            read()
+            busy, _log, _copied = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            assert busy == 0
+    finally:
+        other.close()

@@ -9,8 +9,8 @@ sheet's dossier, steps and audit rows) reads one snapshot of the store (:meth:`S
 so that it never mixes the states before and after a command another process commits between
 them. One that runs a single statement (``dossier``, ``dossiers``, ``open_steps``) opens none:
 SQLite runs a statement outside a transaction in a read transaction of its own, already one
-snapshot, and the explicit ``BEGIN`` and ``COMMIT`` would cost as much as the query
-(``docs/benchmarks.md``, "No PRAGMA around the lock, no snapshot for one statement").
+snapshot, and the explicit ``BEGIN`` and ``COMMIT`` would cost about as much as the query
+(``docs/benchmarks.md``, "One statement, no snapshot").
 """
 
 from __future__ import annotations
