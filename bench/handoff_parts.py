@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import struct
 import sys
 import tempfile
@@ -113,8 +114,10 @@ def spiff_per_handoff(n: int) -> float:
     return elapsed / handoffs * 1e6
 
 
-def wal_frames(folder: Path) -> list[int]:
-    """WAL frames written by each command of one dossier (receive, then each step completed)."""
+def wal_frames(folder: Path) -> tuple[list[int], Counter[str]]:
+    """WAL frames written by each command of one dossier (receive, then each step completed),
+    and the dossier's frames by the table or index whose page each one is (SQLite's ``dbstat``;
+    ``sqlite_schema`` is page 1, written when the file grows)."""
     eng = common.make_engine(folder / "frames.db", "normal", checkpoints="inline")
     eng.db.execute("PRAGMA wal_autocheckpoint=0")
     members = common.officers(eng)
@@ -125,16 +128,22 @@ def wal_frames(folder: Path) -> list[int]:
     eng.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     common.run_dossier(eng, members)
     data = wal.read_bytes()
+    try:
+        owner = dict(eng.db.execute("SELECT pageno, name FROM dbstat").fetchall())
+    except sqlite3.Error:  # an SQLite built without the dbstat table
+        owner = {}
     counts, frames, offset = [], 0, 32
+    by_btree: Counter[str] = Counter()
     while offset + 24 <= len(data):
-        _page_no, commit_size = struct.unpack(">II", data[offset : offset + 8])
+        page_no, commit_size = struct.unpack(">II", data[offset : offset + 8])
+        by_btree[owner.get(page_no, "?")] += 1
         frames += 1
         if commit_size:  # the frame that commits a transaction
             counts.append(frames)
             frames = 0
         offset += 24 + page
     eng.close()
-    return counts
+    return counts, by_btree
 
 
 def main() -> None:
@@ -144,15 +153,25 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         total, per = parts(args.dossiers, Path(tmp))
         spiff = spiff_per_handoff(args.dossiers)
-        frames = wal_frames(Path(tmp))
+        frames, by_btree = wal_frames(Path(tmp))
     print(f"lienthong, one handoff: {total:6.0f} us in all (timers included)")
     for label, us in per.items():
         print(f"  {label:48s} {us:6.0f} us")
     print(f"SpiffWorkflow alone, one handoff (bench/handoffs.py (a)): {spiff:6.0f} us")
-    print(f"WAL pages per command of one dossier (receive first): {frames}")
-    print(json.dumps({"handoff_us": round(total, 1), "spiff_memory_handoff_us": round(spiff, 1),
-                      "parts_us": {k: round(v, 1) for k, v in per.items()},
-                      "wal_frames_per_command": frames}, ensure_ascii=False))
+    print(f"WAL pages per command of one dossier (receive first): {frames}, {sum(frames)} in all")
+    print("  by table or index: " + ", ".join(f"{k} {n}" for k, n in by_btree.most_common()))
+    print(
+        json.dumps(
+            {
+                "handoff_us": round(total, 1),
+                "spiff_memory_handoff_us": round(spiff, 1),
+                "parts_us": {k: round(v, 1) for k, v in per.items()},
+                "wal_frames_per_command": frames,
+                "wal_frames_by_btree": dict(by_btree.most_common()),
+            },
+            ensure_ascii=False,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -4,9 +4,13 @@ audit rows and the control sheet.
 A base class of :class:`~lienthong.engine.facade.Engine`, so that the facade keeps one method per
 command and these read-only methods have a room of their own.
 
-Each read-only method reads one snapshot of the store (:meth:`Store.reading`): a method that
-runs several statements (a dossier and its steps; the control sheet's dossier, steps and audit
-rows) never mixes the states before and after a command another process commits between them.
+Each read-only method that runs several statements (a dossier and its steps; the control
+sheet's dossier, steps and audit rows) reads one snapshot of the store (:meth:`Store.reading`),
+so that it never mixes the states before and after a command another process commits between
+them. One that runs a single statement (``dossier``, ``dossiers``, ``open_steps``) opens none:
+SQLite runs a statement outside a transaction in a read transaction of its own, already one
+snapshot, and the explicit ``BEGIN`` and ``COMMIT`` would cost about as much as the query
+(``docs/benchmarks.md``, "One statement, no snapshot").
 """
 
 from __future__ import annotations
@@ -71,13 +75,11 @@ class Queries:
     # -- reception and steps -------------------------------------------------------------------
     # -- queries -------------------------------------------------------------------------------
     @_guarded
-    @_snapshot
     def dossier(self, code: str) -> Dossier:
         """The dossier with that code."""
         return self._ctx.records.dossier(self.db, arg.text(code, "code"))
 
     @_guarded
-    @_snapshot
     def dossiers(self, *, status: Status | None = None) -> list[Dossier]:
         """All dossiers, or those with one status, in code order."""
         if status is None:
@@ -103,7 +105,6 @@ class Queries:
         return self._ctx.step_of(self.db, dossier, step_id)
 
     @_guarded
-    @_snapshot
     def open_steps(
         self, *, unit: str | None = None, officer: str | None = None, dossier: str | None = None
     ) -> list[Step]:
@@ -118,7 +119,9 @@ class Queries:
             arg.text(dossier, "dossier")
             found = records.open_steps_of(self.db, dossier)
             if not found:
-                # An unknown code is an error, a finished one is not.
+                # An unknown code is an error, a finished one is not. A second statement, but
+                # no snapshot is needed: it only asks whether the dossier exists, and a dossier
+                # once received is never deleted.
                 records.dossier(self.db, dossier)
             return found
         if unit is not None:
