@@ -18,6 +18,10 @@ import pytest
 from lienthong import DossierNotFound, Engine, StoreBusy
 from support import DESK, PROCESSES, receive_birth
 
+#: SQLite's write lock, its busy handler and its statements: the PostgreSQL store has its own
+#: (row locks and lock_timeout, tests/test_postgres.py).
+pytestmark = pytest.mark.sqlite_only
+
 DESK_A = "nguyen.thu.ha"
 
 
