@@ -238,6 +238,8 @@ class Calls:
     def give_back(self, db: sqlite_utils.Database) -> None:
         """An attempt's connection, back to the pool (or the store's own: nothing to do)."""
         if not isinstance(db, OperationDatabase):
+            if db is not self.store.db:  # PostgreSQL's (PgOperationDatabase): to its pool
+                db.close()
             return
         if db.conn.in_transaction:
             db.conn.rollback()
