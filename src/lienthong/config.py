@@ -234,6 +234,8 @@ def _number(value: Any, where: str) -> float:
 def _path(value: Any, where: str, base: Path) -> str:
     if not isinstance(value, str) or not value or "\x00" in value:
         raise ConfigError(f"{where}: expected a path (text), got {value!r}")
+    if value.startswith(("postgresql://", "postgres://")):  # an address, not a file: as given
+        return value
     p = Path(value).expanduser()
     return str(p if p.is_absolute() else base / p)
 
