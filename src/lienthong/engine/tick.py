@@ -83,11 +83,15 @@ class TickCommands:
         assert stamp is not None
         done: list[tuple[datetime, str, str, int | None]] = []
         fast = not any(self.ctx.hooks.has(h) for h in _STEP_HOOKS)
-        # Where several processes write at once, the first pass leaves what another
-        # transaction holds; a second pass, over what is still due, waits for those locks, so
-        # that when tick() returns everything due by ``now`` has been done by someone.
-        if self._pass(stamp, fast, done, wait=False):
+        # Where several processes write at once, a pass leaves what another transaction
+        # holds. Then wait for the first dossier still due (its holder commits, or dies and the
+        # server lets go), act on it, and take anew what is still due: so that when tick()
+        # returns everything due by ``now`` has been done by someone, while ticks side by side
+        # never wait for one another holding a batch of locks.
+        left = self._pass(stamp, fast, done, wait=False)
+        while left:
             self._pass(stamp, fast, done, wait=True)
+            left = self._pass(stamp, fast, done, wait=False)
         return TickReport(tuple(done))
 
     def _pass(
@@ -99,11 +103,15 @@ class TickCommands:
         wait: bool,
     ) -> bool:
         """Act on what is due by ``stamp``, batch by batch; whether some of it was left
-        because another transaction held its dossier (never on SQLite)."""
+        because another transaction held its dossier (never on SQLite). ``wait``: only the
+        actions of the first dossier due, waiting for its lock."""
         queue = due.due_actions(self.ctx.db, stamp)
         heapq.heapify(queue)  # (instant, kind, step id or dossier code, dossier): in order
         day = self.ctx.calendar.minutes_per_day
         window = TICK_BATCH_SHARED if due.row_locks(self.ctx.db) else TICK_BATCH
+        if wait:
+            window = 1
+            queue = [a for a in queue if queue and a[3] == queue[0][3]]
         left = False
         while queue:
             failure: BaseException | None = None

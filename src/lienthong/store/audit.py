@@ -135,13 +135,21 @@ def append_many(db: sqlite_utils.Database, rows: Sequence[Mapping[str, Any]]) ->
         if r["dossier"] is not None and g is None
     }
     states = tracker.digests(db, sorted(codes)) if codes else {}
-    out = []
-    last = db.conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-    prev = last[0] if last else GENESIS
+    # Each row's bytes but the previous hash, before the chain's head is read: on a store
+    # several processes write at once, reading the head takes the chain's lock (held to the
+    # commit), and only the hashing in order has to happen under it. A hash is hexadecimal
+    # text, which JSON writes as it is: ``["<prev>",`` then the rest of the array.
+    tails = []
     for row, state in zip(built, given, strict=True):
         row["state_digest"] = state if state is not None else states.get(row["dossier"])
         row["format"] = FORMAT
-        digest = _digest(prev, row)
+        tails.append(canonical("", row)[4:])  # after '["",'
+    out = []
+    last = db.conn.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    prev = last[0] if last else GENESIS
+    sha256 = hashlib.sha256
+    for row, tail in zip(built, tails, strict=True):
+        digest = sha256(b'["' + prev.encode() + b'",' + tail).hexdigest()
         out.append([*row.values(), prev, digest])
         prev = digest
     db.conn.executemany(_PLAIN_INSERT, out)
