@@ -118,8 +118,8 @@ class TickCommands:
             with self.ctx.command() as db:
                 # The dossiers of this batch's actions, locked where several processes write
                 # at once: an action on a dossier another transaction holds is left to it (or
-                # to the second pass); the batch ends at the first action of a dossier it does
-                # not hold (on SQLite it holds them all).
+                # to the wait after this pass); the batch ends at the first action of a
+                # dossier it does not hold (on SQLite it holds them all).
                 ahead = heapq.nsmallest(window, queue)
                 held = due.lock_dossiers(db, (a[3] for a in ahead), wait=wait)
                 if len(held) < len({a[3] for a in ahead}):
