@@ -109,9 +109,11 @@ class TickCommands:
         heapq.heapify(queue)  # (instant, kind, step id or dossier code, dossier): in order
         day = self.ctx.calendar.minutes_per_day
         window = TICK_BATCH_SHARED if due.row_locks(self.ctx.db) else TICK_BATCH
-        if wait:
+        if wait and queue:
             window = 1
-            queue = [a for a in queue if queue and a[3] == queue[0][3]]
+            first = queue[0][3]
+            queue = [a for a in queue if a[3] == first]
+            heapq.heapify(queue)
         left = False
         while queue:
             failure: BaseException | None = None
