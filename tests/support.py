@@ -186,3 +186,23 @@ def run_processes(procs: list[Any], out: Any) -> list[dict[str, Any]]:
     crashes = [r["crash"] for r in results if "crash" in r]
     assert not crashes, "\n".join(crashes)
     return results
+
+
+def fill_due_timers(where: str | Path, dossiers: int = 12) -> None:
+    """Dossiers of three procedures received from 3 March 2025 and left alone, in the store at
+    ``where`` (a file or an address): by late April their warnings, escalations up the
+    hierarchy and apology reminders have all fallen due (the tick race tests)."""
+    clock = FixedClock(vn(2025, 3, 3, 9, 0))
+    engine = Engine(
+        where,
+        org=Organisation.from_file(DEMO_ORG),
+        clock=clock,
+        plugins=[FakeAgencies()],
+        entry_points=False,
+    )
+    for f in (KHAI_SINH, LAND, ARCHIVE):
+        engine.load_procedure(f)
+    for i in range(dossiers):
+        clock.advance(minutes=37)
+        receive_birth(engine, f"Người nộp {i}")
+    engine.close()

@@ -26,10 +26,9 @@ from lienthong.demo import DEMO_ORG
 from lienthong.testing.databases import server, store_for
 from pg_workers import held_ticker, held_worker, ticker
 from support import (
-    ARCHIVE,
     KHAI_SINH,
-    LAND,
     FakeAgencies,
+    fill_due_timers,
     officer_of,
     receive_birth,
     run_processes,
@@ -43,28 +42,9 @@ WORKERS = 4
 BATCH = 6  # actions a batch: the due work makes many batches for the workers to share
 
 
-def _fill(url: str, dossiers: int = 12) -> None:
-    """Dossiers of three procedures received and left alone: warnings, escalations up the
-    hierarchy and apology reminders all fall due by ``AT``."""
-    clock = FixedClock(vn(2025, 3, 3, 9, 0))
-    engine = Engine(
-        url,
-        org=Organisation.from_file(DEMO_ORG),
-        clock=clock,
-        plugins=[FakeAgencies()],
-        entry_points=False,
-    )
-    for f in (KHAI_SINH, LAND, ARCHIVE):
-        engine.load_procedure(f)
-    for i in range(dossiers):
-        clock.advance(minutes=37)
-        receive_birth(engine, f"Người nộp {i}")
-    engine.close()
-
-
 def _alone(url: str) -> Counter[tuple[Any, ...]]:
     """What one tick fires, alone, on a store filled the same way."""
-    _fill(url)
+    fill_due_timers(url)
     with Engine(
         url,
         org=Organisation.from_file(DEMO_ORG),
@@ -116,7 +96,7 @@ def test_four_ticks_share_the_due_work_and_fire_each_action_once(
     expected = _alone(store_for(tmp_path / "alone.db"))
     assert sum(expected.values()) > 4 * BATCH  # enough for every worker to have a share
     shared = store_for(tmp_path / "shared.db")
-    _fill(shared)
+    fill_due_timers(shared)
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(WORKERS)
     out = ctx.Queue()
@@ -144,7 +124,7 @@ def test_a_tick_killed_mid_batch_leaves_nothing_locked_and_the_next_tick_does_th
     with _engine(alone) as done_alone:
         events_alone = _audit_events(done_alone)
     shared = store_for(tmp_path / "shared.db")
-    _fill(shared)
+    fill_due_timers(shared)
     ctx = multiprocessing.get_context("spawn")
     inside = ctx.Event()
     proc = ctx.Process(target=held_ticker, args=(shared, AT.isoformat(), BATCH, inside))

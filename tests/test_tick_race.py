@@ -22,29 +22,10 @@ import pytest
 
 from lienthong import Engine, FixedClock, Organisation
 from lienthong.demo import DEMO_ORG
-from support import ARCHIVE, KHAI_SINH, LAND, FakeAgencies, receive_birth, run_processes, vn
+from support import FakeAgencies, fill_due_timers, run_processes, vn
 from tick_workers import ticker
 
 AT = vn(2025, 4, 21, 10, 0)  # weeks after the dossiers arrived: every timer has fallen due
-
-
-def _fill(path: Path) -> None:
-    """Dossiers of three procedures received and left alone: warnings, escalations up the
-    hierarchy, apology reminders all fall due."""
-    clock = FixedClock(vn(2025, 3, 3, 9, 0))
-    engine = Engine(
-        path,
-        org=Organisation.from_file(DEMO_ORG),
-        clock=clock,
-        plugins=[FakeAgencies()],
-        entry_points=False,
-    )
-    for f in (KHAI_SINH, LAND, ARCHIVE):
-        engine.load_procedure(f)
-    for i in range(12):
-        clock.advance(minutes=37)
-        receive_birth(engine, f"Người nộp {i}")
-    engine.close()
 
 
 def _audit(path: Path) -> list[tuple[Any, ...]]:
@@ -61,7 +42,7 @@ def _audit(path: Path) -> list[tuple[Any, ...]]:
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("tick-race")
     shared = folder / "shared.db"
-    _fill(shared)
+    fill_due_timers(shared)
     alone = folder / "alone.db"
     shutil.copyfile(shared, alone)
     return {"shared": shared, "alone": alone, "folder": folder}
@@ -98,7 +79,7 @@ def test_two_ticks_at_one_instant_fire_each_action_once(files: dict[str, Path]) 
 
 def test_two_tick_commands_at_once_fire_each_action_once(tmp_path: Path) -> None:
     db = tmp_path / "cli.db"
-    _fill(db)
+    fill_due_timers(db)
     alone = tmp_path / "alone.db"
     shutil.copyfile(db, alone)
     env_cmd = [sys.executable, "-m", "lienthong.cli", "tick", "--format", "json"]
