@@ -160,6 +160,12 @@ def test_the_operator_commands_take_an_address(
     assert status == 1 and "pg_dump" in out and not (tmp_path / "copy.db").exists()
     status, out = run("db", "upgrade")
     assert status == 0 and "no migration to apply" in out
+    # An address's password is never printed.
+    secret = url.replace("://postgres@", "://postgres:s3cret@", 1)
+    assert secret != url
+    upgraded = CliRunner().invoke(main, ["db", "upgrade", "--db", secret])
+    assert upgraded.exit_code == 0 and "s3cret" not in upgraded.output
+    assert "postgres:***@" in upgraded.output
     # An address with no lienthong store behind it: one line, and nothing made there.
     empty = url.replace("schema=", "schema=x")
     result = CliRunner().invoke(main, ["dossiers", "--db", empty])

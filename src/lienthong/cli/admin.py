@@ -141,13 +141,14 @@ def db_upgrade(db: str, org: str | None, backup_to: str | None, folder: str | No
     pending = pending_migrations(db)
     address = stores.is_address(db)
     existed = stores.exists(db) if address else Path(db).exists()
+    shown = stores.hide_password(db)  # an address may carry its password
     if not existed and org is None:
         raise click.ClickException(
-            f"{db}: a new database needs its organisation: give --org FILE or organisation = "
-            "... in lienthong.toml"
+            f"{shown}: a new database needs its organisation: give --org FILE or organisation "
+            "= ... in lienthong.toml"
         )
     if pending and existed and address:
-        click.echo(f"{db}: PostgreSQL: no backup taken here (take one with pg_dump first)")
+        click.echo(f"{shown}: PostgreSQL: no backup taken here (take one with pg_dump first)")
     elif pending and existed:
         stamp = datetime.now().strftime("%Y%m%dT%H%M%S")
         target = backup_to or str(Path(db).with_name(f"{Path(db).stem}-before-upgrade-{stamp}.db"))
@@ -158,12 +159,12 @@ def db_upgrade(db: str, org: str | None, backup_to: str | None, folder: str | No
         engine = Engine(**config.engine_options(db=db, org=org))
     except OrganisationNotStored:
         raise click.ClickException(
-            f"{db}: no organisation to run with: give --org FILE or organisation = ... in "
+            f"{shown}: no organisation to run with: give --org FILE or organisation = ... in "
             "lienthong.toml"
         ) from None
     with engine:
         click.echo(
-            f"{'created' if not existed else 'upgraded'} {db}: "
+            f"{'created' if not existed else 'upgraded'} {shown}: "
             + (f"applied {', '.join(pending)}" if pending else "no migration to apply")
         )
         click.echo(
