@@ -31,10 +31,11 @@ from lienthong.errors import DossierNotFound, FormError, FormNotApplicable
 from lienthong.forms.book import mau07
 from lienthong.forms.context import BUILDERS
 from lienthong.forms.render import to_html, to_pdf
-from lienthong.forms.source import Source, snapshot
+from lienthong.forms.source import Source
 from lienthong.forms.specs import FORMS, Form, FormSpec, spec
 from lienthong.org import Organisation
 from lienthong.reports.common import Period
+from lienthong.store.audit import snapshot
 
 Database = sqlite_utils.Database | sqlite3.Connection | str | Path
 

@@ -10,8 +10,6 @@ have left since: never by their user id.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -60,25 +58,6 @@ class Signature:
     capacity: tuple[str, ...]
     name: str
     note: str = "(Ký, ghi rõ họ tên)"
-
-
-@contextmanager
-def snapshot(db: sqlite_utils.Database) -> Iterator[sqlite_utils.Database]:
-    """Every statement of one form in one read transaction (as ``Store.reading`` does): a
-    command another connection commits meanwhile is seen wholly or not at all. Inside a
-    transaction the caller opened, that one is already a snapshot."""
-    conn = db.conn
-    if conn.in_transaction:
-        yield db
-        return
-    conn.execute("BEGIN")
-    try:
-        yield db
-    finally:
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error:  # pragma: no cover - a read commits; nothing to lose if not
-            conn.rollback()
 
 
 class Source:

@@ -9,9 +9,7 @@ of the file.
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -108,7 +106,7 @@ def read(
     caller that reads many dossiers: the engine, after every command."""
     db, owned, org = _database(source, org)
     try:
-        with _snapshot(db):
+        with audit.snapshot(db):
             return _read(db, code, named or naming(db, org), records or Records())
     finally:
         if owned:
@@ -125,24 +123,6 @@ def _database(
         return inner, False, org or (found if isinstance(found, Organisation) else None)
     owned = isinstance(source, str | Path)
     return as_db(source), owned, org
-
-
-@contextmanager
-def _snapshot(db: sqlite_utils.Database) -> Iterator[None]:
-    """One read snapshot for every statement (a deferred ``BEGIN``), unless the caller's
-    transaction is one already."""
-    conn = db.conn
-    if conn.in_transaction:
-        yield
-        return
-    conn.execute("BEGIN")
-    try:
-        yield
-    finally:
-        try:
-            conn.execute("COMMIT")
-        except sqlite3.Error:  # nothing was written: there is nothing to lose
-            conn.execute("ROLLBACK")
 
 
 def _read(db: sqlite_utils.Database, code: str, named: Naming, records: Records) -> Facts:

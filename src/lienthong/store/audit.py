@@ -25,6 +25,7 @@ import attrs
 import orjson
 import sqlite_utils
 
+from lienthong.errors import StoreError
 from lienthong.store import digests, tracker
 
 GENESIS = "0" * 64
@@ -211,8 +212,10 @@ def _verify_chain(db: sqlite_utils.Database) -> VerifyResult:
 
 @contextmanager
 def snapshot(db: sqlite_utils.Database) -> Iterator[None]:
-    """One read transaction, so that what a check reads in several statements is one state of
-    the file even while an Engine appends (WAL readers see a fixed snapshot)."""
+    """One read transaction, so that what a check, a form or a portal record reads in several
+    statements is one state of the store even while an Engine appends (WAL readers see a fixed
+    snapshot; a PostgreSQL reader's transactions are REPEATABLE READ). Inside the caller's own
+    transaction, that one is the snapshot."""
     conn = db.conn
     if conn.in_transaction:
         yield
@@ -223,7 +226,7 @@ def snapshot(db: sqlite_utils.Database) -> Iterator[None]:
     finally:
         # Nothing was written: ROLLBACK only ends the snapshot (and cannot fail for want of
         # a transaction if SQLite already ended it after an error).
-        with suppress(sqlite3.OperationalError):
+        with suppress(sqlite3.OperationalError, StoreError):
             conn.execute("ROLLBACK")
 
 

@@ -320,6 +320,9 @@ def reader(url: str) -> sqlite_utils.Database:
                 psycopg.sql.SQL("SET search_path TO {}").format(psycopg.sql.Identifier(schema))
             )
         raw.execute("SET default_transaction_read_only = on")
+        # A read of several statements in one BEGIN (audit.snapshot) sees one state, as a WAL
+        # reader does on SQLite; READ COMMITTED would give each statement its own.
+        raw.execute("SET default_transaction_isolation = 'repeatable read'")
         found = raw.execute(
             "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() "
             "AND table_name = '_migrations'"
