@@ -170,3 +170,21 @@ def test_the_operator_commands_take_an_address(
     empty = url.replace("schema=", "schema=x")
     result = CliRunner().invoke(main, ["dossiers", "--db", empty])
     assert result.exit_code == 1 and "not a lienthong database" in result.output
+
+
+@on_postgres
+def test_a_readers_snapshot_holds_one_state_while_an_engine_commits(engine: Engine) -> None:
+    from lienthong.store import stores
+
+    receive_birth(engine)
+    assert engine.store.path is not None
+    reader = stores.reader(engine.store.path)
+    try:
+        count = "SELECT count(*) FROM audit"
+        with audit.snapshot(reader):
+            before = reader.execute(count).fetchone()[0]
+            receive_birth(engine, "Lê Văn Bình")  # committed by another connection meanwhile
+            assert reader.execute(count).fetchone()[0] == before
+        assert reader.execute(count).fetchone()[0] > before
+    finally:
+        reader.close()
