@@ -427,6 +427,38 @@ def test_a_dossier_asked_twice_is_returned_with_who_and_when(
     assert reports.returned(engine.db, unit=DESK) == []
 
 
+def test_reports_name_a_procedure_by_its_current_version(
+    engine: Engine, clock: FixedClock
+) -> None:
+    """Loading an older version again makes it current (``procedures.seq``); the reports name
+    the procedure as that version does, even when every version was loaded at one instant (an
+    injected clock), where an order by ``loaded_at`` alone would fall back to the rows' order."""
+    from support import KHAI_SINH
+
+    first = engine.procedure("233448")
+    d = receive_birth(engine)
+    [reception] = [s for s in engine.steps(d.code) if s.is_open]
+    engine.complete(d.code, reception.id, officer_of(engine, DESK))
+    engine.request_supplement(
+        d.code, officer=officer_of(engine, COMMUNE), missing=["giay_chung_sinh"], reason="Mờ"
+    )
+    renamed = KHAI_SINH.read_bytes().replace(
+        first.name.encode(), "Tên mới của thủ tục (renamed)".encode(), 1
+    )
+
+    def named() -> str:
+        [r] = reports.returned(engine.db, org=engine.org, times=1)
+        return r.procedure_name
+
+    assert named() == first.name
+    engine.load_procedure(renamed, name="renamed.bpmn")
+    assert engine.procedure("233448").name == "Tên mới của thủ tục (renamed)"
+    assert named() == "Tên mới của thủ tục (renamed)"
+    engine.load_procedure(KHAI_SINH)  # the first version again: current, not stored twice
+    assert engine.procedure("233448").version == first.version
+    assert named() == first.name
+
+
 def test_reports_open_a_path_read_only(demo: Engine, tmp_path: Path) -> None:
     path = demo.store.path if hasattr(demo.store, "path") else None
     if path is None:

@@ -150,11 +150,12 @@ class Names(orgs.Names):
 
 
 def procedure_names(db: sqlite_utils.Database) -> dict[str, str]:
-    """Procedure code -> its name, as the version loaded last gives it."""
+    """Procedure code -> its name, as its current version gives it: the one that became
+    current last (``seq``; loading an older version again makes it current). Not ``loaded_at``
+    and the rows' order: instants tie under an injected clock, and on PostgreSQL a row's place
+    (``ctid``) moves when it is updated."""
     out: dict[str, str] = {}
-    for code, name in db.conn.execute(
-        "SELECT code, name FROM procedures ORDER BY loaded_at, rowid"
-    ):
+    for code, name in db.conn.execute("SELECT code, name FROM procedures ORDER BY seq"):
         out[code] = name
     return out
 
