@@ -427,9 +427,7 @@ def test_a_dossier_asked_twice_is_returned_with_who_and_when(
     assert reports.returned(engine.db, unit=DESK) == []
 
 
-def test_reports_name_a_procedure_by_its_current_version(
-    engine: Engine, clock: FixedClock
-) -> None:
+def test_reports_name_a_procedure_by_its_current_version(engine: Engine) -> None:
     """Loading an older version again makes it current (``procedures.seq``); the reports name
     the procedure as that version does, even when every version was loaded at one instant (an
     injected clock), where an order by ``loaded_at`` alone would fall back to the rows' order."""
