@@ -1,5 +1,5 @@
 """Setting a deployment up and keeping its database: ``lienthong init``, ``lienthong org check``,
-``lienthong db upgrade`` and ``lienthong backup`` (docs/deploy.md)."""
+``lienthong db upgrade``, ``lienthong db copy`` and ``lienthong backup`` (docs/deploy.md)."""
 
 from __future__ import annotations
 
@@ -93,8 +93,13 @@ def org_check(file: str, fmt: str) -> None:
 
 
 @click.command()
-@click.option("--out", "out", required=True, metavar="FILE",
-              help="The backup file to write (refused if it exists).")
+@click.option(
+    "--out",
+    "out",
+    required=True,
+    metavar="FILE",
+    help="The backup file to write (refused if it exists).",
+)
 @db_option
 def backup(out: str, db: str) -> None:
     """Copy the database with SQLite's online backup: consistent (as it stood at one instant)
@@ -126,8 +131,13 @@ def db() -> None:
 @click.option("--backup", "backup_to", default=None, metavar="FILE",
               help="Where to back the file up before migrating it (default: beside it, named "
               "after the instant).")  # fmt: skip
-@click.option("--procedures", "folder", default=None, type=click.Path(file_okay=False),
-              help="Folder of BPMN files to load (default: lienthong.toml's procedures).")
+@click.option(
+    "--procedures",
+    "folder",
+    default=None,
+    type=click.Path(file_okay=False),
+    help="Folder of BPMN files to load (default: lienthong.toml's procedures).",
+)
 def db_upgrade(db: str, org: str | None, backup_to: str | None, folder: str | None) -> None:
     """Bring the database up to this lienthong and this deployment: back it up, apply the
     migrations it lacks, store the organisation (--org or lienthong.toml's) and load the
@@ -177,3 +187,33 @@ def db_upgrade(db: str, org: str | None, backup_to: str | None, folder: str | No
             loaded = engine.load_procedures(folder)
             new = sum(1 for p in loaded if before.get(p.code) != p.version)
             click.echo(f"procedures: {len(loaded)} loaded from {folder}, {new} new or changed")
+
+
+@db.command("copy")
+@click.option(
+    "--from",
+    "source",
+    required=True,
+    metavar="DB",
+    help="The store to copy: a SQLite file or a postgresql:// address (read only).",
+)
+@click.option("--to", "target", required=True, metavar="DB",
+              help="The new store: a SQLite file that does not exist yet, or a postgresql:// "
+              "address whose schema holds no lienthong data.")  # fmt: skip
+def db_copy(source: str, target: str) -> None:
+    """Copy a whole store into a new one, SQLite to PostgreSQL (one server to several) or
+    back: every table row for row, the plugins' too, in one transaction that is checked before
+    it commits (the rows, the audit chain deep, the head) and leaves nothing if it fails. Stop
+    the engines writing to the source first: what they commit later is not in the copy."""
+    from lienthong.store.copy import copy_store
+
+    with progress("copy") as update:
+        report = copy_store(source, target, progress=update)
+    click.echo(f"copied {report.source} to {report.target}: {report.rows} rows")
+    for t in report.tables:
+        click.echo(f"  {t.table:24s} {t.rows:>10}" + ("  (table made)" if t.made else ""))
+    click.echo(
+        f"checked: the audit chain's {report.audit_rows} rows verify, ending at "
+        f"{report.head[:16]}…; {report.dossiers_checked} dossiers' rows match their last audit "
+        "row"
+    )

@@ -27,7 +27,9 @@ from lienthong.store.schema import MIGRATIONS
 PAGES_PER_STEP = 1024
 
 
-def _read_only(path: str | Path) -> sqlite3.Connection:
+def read_only(path: str | Path) -> sqlite3.Connection:
+    """A read-only connection to the SQLite file ``path`` (nothing it runs can change the
+    file); :class:`~lienthong.errors.StoreError` if there is no such file."""
     p = Path(path)
     if not p.is_file():
         raise StoreError(f"{p}: no such database file")
@@ -60,7 +62,7 @@ def backup(
     if not target.parent.is_dir():
         raise StoreError(f"{target.parent}: no such folder for the backup")
     partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
-    src = _read_only(source)
+    src = read_only(source)
     try:
         # One read transaction for the whole copy: every step reads the same snapshot, so the
         # copy is consistent and no commit of another process makes the copy start again.
@@ -107,7 +109,7 @@ def pending_migrations(path: str | Path) -> list[str]:
         return stores.pending_migrations(str(path))
     if not Path(path).exists():
         return [name for name, _ in MIGRATIONS]
-    conn = _read_only(path)
+    conn = read_only(path)
     try:
         has = conn.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_migrations'"
