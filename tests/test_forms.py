@@ -229,7 +229,7 @@ def test_mau06_has_both_appointments_and_labelled_rows(store: Store) -> None:
         "Tiếp nhận hồ sơ",
         f"Yêu cầu bổ sung, hoàn thiện hồ sơ (Mẫu 02) {SUPPLEMENT_REASON}",
         "Nhận hồ sơ bổ sung",
-        f"Xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04) {APOLOGY_REASON}",
+        f"Xin lỗi và đề nghị gia hạn thời gian giải quyết (Mẫu 04) {APOLOGY_REASON}",
         "Trả kết quả",
         f"Người giao: {name(DESK_HEAD)}",
         f"Người giao: {name(COMMUNE_CLERK)}",

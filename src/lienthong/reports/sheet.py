@@ -90,7 +90,7 @@ KINDS = {
     "handoff": "Giao – nhận hồ sơ",
     "supplement_requested": "Yêu cầu bổ sung, hoàn thiện hồ sơ (Mẫu 02)",
     "supplement_received": "Nhận hồ sơ bổ sung",
-    "apology": "Xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04)",
+    "apology": "Xin lỗi và đề nghị gia hạn thời gian giải quyết (Mẫu 04)",
     "obligation_started": "Tạm dừng: chờ thực hiện nghĩa vụ tài chính",
     "obligation_ended": "Hoàn thành nghĩa vụ tài chính",
     "refused": "Từ chối tiếp nhận hồ sơ (Mẫu 03)",

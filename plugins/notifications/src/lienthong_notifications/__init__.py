@@ -18,7 +18,8 @@ Messages (``kind``):
 ``supplement_request``
     Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ (Mẫu 02) (``supplement_requested``)
 ``apology``
-    Văn bản xin lỗi và hẹn lại ngày trả kết quả (Mẫu 04) with the new appointment
+    Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết (Mẫu 04 of Circular 03/2025) with the
+    new appointment
     (``apology_issued``)
 ``result_ready``
     the result is ready (``handoff`` to a return step, when the dossier becomes "Đã xử lý xong",
@@ -68,7 +69,7 @@ KINDS = {
     "acknowledgement": "Xác nhận đã nhận hồ sơ trực tuyến",
     "receipt": "Giấy tiếp nhận hồ sơ và hẹn trả kết quả",
     "supplement_request": "Phiếu yêu cầu bổ sung, hoàn thiện hồ sơ",
-    "apology": "Văn bản xin lỗi và hẹn lại ngày trả kết quả",
+    "apology": "Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết",
     "result_ready": "Thông báo có kết quả giải quyết hồ sơ",
 }
 #: The ``From`` of delivered messages unless :func:`deliver` is told otherwise.
@@ -206,8 +207,9 @@ def render_apology(
     dossier: Any, procedure: str, reason: str, new_appointment: datetime, signed_by: str,
     missed: datetime | None = None,
 ) -> tuple[str, str]:
-    """Văn bản xin lỗi và hẹn lại ngày trả kết quả; ``missed`` is the appointment that will not
-    be kept (default: the dossier's original one)."""
+    """Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết (Mẫu 04), as a letter to the
+    applicant, its subject saying what it tells them (an apology, a new date); ``missed`` is the
+    appointment that will not be kept (default: the dossier's original one)."""
     original = missed or dossier.original_appointment
     return (
         f"Thư xin lỗi và hẹn lại ngày trả kết quả – mã hồ sơ {dossier.code}",
@@ -358,7 +360,7 @@ def supplement_requested(dossier: Any, request: Mapping[str, Any], db: Any) -> N
 def apology_issued(
     dossier: Any, reason: str, new_appointment: datetime, signed_by: str, db: Any
 ) -> None:
-    """Văn bản xin lỗi và hẹn lại ngày trả kết quả (once per dossier)."""
+    """Văn bản xin lỗi và đề nghị gia hạn thời gian giải quyết, Mẫu 04 (once per dossier)."""
     _put(db, dossier, "apology",
          render_apology(dossier, _procedure_name(db, dossier), reason, new_appointment,
                         signed_by, _missed_appointment(db, dossier)),
