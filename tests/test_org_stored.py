@@ -45,6 +45,8 @@ CLERK = "nguyen.thu.ha"  # a desk officer who is no unit's head or deputy: free 
 # -- generated organisations ---------------------------------------------------------------------
 _TEXT = st.text(st.characters(exclude_categories=("Cs",)), max_size=10)  # any UTF-8 text
 _CODE = st.text(st.characters(exclude_categories=("Cs",)), min_size=1, max_size=6)
+# A unit code begins its dossiers' codes: ASCII letters, digits, '.', '-', '_' (org.py).
+_UNIT_CODE = st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._-]{0,5}", fullmatch=True)
 # Fixed offsets (and Vietnam's, fixed since 1975): a delegation's end is after its start in
 # wall time and in absolute time alike.
 _ZONES = st.sampled_from(
@@ -56,7 +58,7 @@ _ZONES = st.sampled_from(
 def organisations(draw: st.DrawFn) -> Organisation:
     """Unit forests (a parent is an earlier unit), officers in them, heads and deputies among
     them, delegations from a unit's leadership, instants in several zones."""
-    codes = draw(st.lists(_CODE, min_size=1, max_size=6, unique=True))
+    codes = draw(st.lists(_UNIT_CODE, min_size=1, max_size=6, unique=True))
     ids = draw(st.lists(_CODE, max_size=8, unique=True))
     officers = [
         Officer(id=i, name=draw(_TEXT), unit=draw(st.sampled_from(codes)), title=draw(_TEXT))
@@ -222,6 +224,19 @@ def test_what_could_not_be_stored_is_refused_before_the_engine_opens(
         Engine(tmp_path / "x.db", org=number, clock=clock, entry_points=False)
     with pytest.raises(OrganisationError, match="'A' is keyed 'B'"):
         Organisation(units={"B": Unit(code="A", name="a")}, officers={})
+
+
+@pytest.mark.parametrize("code", ["000.00.01 H29", "000.00.01.H29\t", "Sở.01", "-01"])
+def test_a_unit_code_that_could_not_begin_a_dossier_code_is_refused(
+    code: str, tmp_path: Path
+) -> None:
+    """A unit code begins the codes of the dossiers it receives: a space, a control character or
+    a Vietnamese letter there is refused when the organisation is read, naming the unit."""
+    text = DEMO_ORG.read_text(encoding="utf-8").replace(DESK, code.replace("\t", "\\t"))
+    path = tmp_path / "org.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(OrganisationError, match=rf"unit {re.escape(repr(code))}: a unit code is"):
+        Organisation.from_file(path)
 
 
 # -- the Engine stores it ------------------------------------------------------------------------

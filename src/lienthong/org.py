@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
@@ -48,6 +49,9 @@ class Officer:
     unit: str
     title: str = ""
 
+
+#: What a unit code (mã đơn vị) may be made of: the decree's codes are like 000.00.01.H29.
+_UNIT_CODE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*")
 
 #: The organisation file's dates and local times are Vietnamese ones. (``org`` sits below
 #: ``legaltime`` in the package's rooms, so it names the zone itself rather than import VN_TZ.)
@@ -101,6 +105,14 @@ class Organisation:
         for key, u in self.units.items():
             if key != u.code:
                 raise OrganisationError(f"unit {u.code!r} is keyed {key!r}: key it by its code")
+            # It begins the codes of the dossiers the unit receives, which the national portal
+            # and the forms carry, and is hashed into the audit's state digests the same way on
+            # both stores only as plain ASCII. (Not text at all: refused when stored, naming it.)
+            if isinstance(u.code, str) and not _UNIT_CODE.fullmatch(u.code):
+                raise OrganisationError(
+                    f"unit {u.code!r}: a unit code is ASCII letters, digits, '.', '-' and '_', "
+                    "as 000.00.01.H29 (it begins the code of every dossier the unit receives)"
+                )
         for key, o in self.officers.items():
             if key != o.id:
                 raise OrganisationError(f"officer {o.id!r} is keyed {key!r}: key it by its id")
