@@ -163,6 +163,19 @@ def test_a_source_that_is_not_a_lienthong_store_is_refused(kind: str, tmp_path: 
     assert path.read_bytes() == before and not (tmp_path / "copy.db").exists()
 
 
+def test_a_source_from_a_newer_lienthong_is_refused(
+    source: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    path, rows = source
+    with sqlite3.connect(path) as conn:
+        conn.execute("INSERT INTO _migrations (name) VALUES ('099_from_the_future')")
+    conn.close()
+    with pytest.raises(StoreError, match=r"migrations this lienthong does not know \(099_from"):
+        copy_store(path, tmp_path / "copy.db")
+    assert not (tmp_path / "copy.db").exists()
+    assert _rows(str(path)) == rows
+
+
 def test_the_copy_goes_to_another_store(source: tuple[Path, dict[str, Any]]) -> None:
     path, rows = source
     with pytest.raises(StoreError, match="the target is the source"):

@@ -131,20 +131,23 @@ def _copy(
             done = 0
             total = sum(totals.values())
             copied = []
+            digests: dict[str, tuple[int, int]] = {}
             for table in plan:
                 made = _make_table(src, db, table)
                 columns = [c[1] for c in src.conn.execute(f"PRAGMA table_info({_q(table)})")]
-                n = 0
+                n, digest = 0, 0
                 for rows in _chunks(src, table, columns):
                     _insert(db, table, columns, rows)
+                    digest = _add_rows(digest, rows)  # the rows as read, before the target has them
                     n += len(rows)
                     done += len(rows)
                     if progress is not None:
                         progress(done, total)
                 copied.append(Copied(table, n, made))
+                digests[table] = (n, digest)
             if _postgres(db):
                 _move_sequences(db, plan)
-            checked = _check_copy(src, db, plan, shown_src, shown_dst)
+            checked = _check_copy(src, db, digests, shown_src, shown_dst)
     finally:
         store.close()
     return CopyReport(
@@ -333,14 +336,19 @@ def _move_sequences(db: sqlite_utils.Database, plan: list[str]) -> None:
 def _check_copy(
     src: sqlite_utils.Database,
     db: sqlite_utils.Database,
-    plan: list[str],
+    digests: dict[str, tuple[int, int]],
     shown_src: str,
     shown_dst: str,
 ) -> audit.VerifyResult:
-    """The copy, checked before it commits (see the module's docstring)."""
-    for table in plan:
+    """The copy, checked before it commits (see the module's docstring): ``digests`` are the
+    source's tables' (rows, :func:`_add_rows`) as the copy read them."""
+    for table, (n, digest) in digests.items():
         columns = [c[1] for c in src.conn.execute(f"PRAGMA table_info({_q(table)})")]
-        if _rows_digest(src, table, columns) != _rows_digest(db, table, columns):
+        count, total = 0, 0
+        for rows in _chunks(db, table, columns):
+            total = _add_rows(total, rows)
+            count += len(rows)
+        if (count, total) != (n, digest):
             raise StoreError(
                 f"{shown_dst}: the copy of the table {table} differs from {shown_src}'s rows; "
                 "nothing was stored"
@@ -356,24 +364,16 @@ def _check_copy(
     return found
 
 
-def _rows_digest(db: sqlite_utils.Database, table: str, columns: Sequence[str]) -> tuple[int, int]:
-    """The table's rows as a multiset: their count and the sum of their hashes (the order the
-    two stores read rows in differs, and sorting a province's tables would cost more)."""
-    total = 0
-    n = 0
-    for rows in _chunks(db, table, columns):
-        for row in rows:
-            h = hashlib.sha256(repr(tuple(_plain(v) for v in row)).encode()).digest()
-            total = (total + int.from_bytes(h, "big")) % (1 << 256)
-            n += 1
-    return n, total
-
-
-def _plain(value: Any) -> Any:
-    """A value as both stores give it back (a BLOB may come as a memoryview)."""
-    if isinstance(value, memoryview):
-        return bytes(value)
-    return value
+def _add_rows(total: int, rows: Sequence[tuple[Any, ...]]) -> int:
+    """``total`` with the rows added, as a multiset: the sum of their hashes modulo 2**256 (the
+    two stores read rows in different orders, and sorting a province's tables would cost more
+    than hashing them)."""
+    for row in rows:
+        if memoryview in map(type, row):  # a BLOB as one store gives it back
+            row = tuple(bytes(v) if type(v) is memoryview else v for v in row)
+        h = hashlib.sha256(repr(row).encode("utf-8", "surrogatepass")).digest()
+        total += int.from_bytes(h, "big")
+    return total % (1 << 256)
 
 
 def _q(name: str) -> str:
