@@ -93,13 +93,8 @@ def org_check(file: str, fmt: str) -> None:
 
 
 @click.command()
-@click.option(
-    "--out",
-    "out",
-    required=True,
-    metavar="FILE",
-    help="The backup file to write (refused if it exists).",
-)
+@click.option("--out", "out", required=True, metavar="FILE",
+              help="The backup file to write (refused if it exists).")
 @db_option
 def backup(out: str, db: str) -> None:
     """Copy the database with SQLite's online backup: consistent (as it stood at one instant)
@@ -131,13 +126,8 @@ def db() -> None:
 @click.option("--backup", "backup_to", default=None, metavar="FILE",
               help="Where to back the file up before migrating it (default: beside it, named "
               "after the instant).")  # fmt: skip
-@click.option(
-    "--procedures",
-    "folder",
-    default=None,
-    type=click.Path(file_okay=False),
-    help="Folder of BPMN files to load (default: lienthong.toml's procedures).",
-)
+@click.option("--procedures", "folder", default=None, type=click.Path(file_okay=False),
+              help="Folder of BPMN files to load (default: lienthong.toml's procedures).")
 def db_upgrade(db: str, org: str | None, backup_to: str | None, folder: str | None) -> None:
     """Bring the database up to this lienthong and this deployment: back it up, apply the
     migrations it lacks, store the organisation (--org or lienthong.toml's) and load the
@@ -190,13 +180,9 @@ def db_upgrade(db: str, org: str | None, backup_to: str | None, folder: str | No
 
 
 @db.command("copy")
-@click.option(
-    "--from",
-    "source",
-    required=True,
-    metavar="DB",
-    help="The store to copy: a SQLite file or a postgresql:// address (read only).",
-)
+@click.option("--from", "source", required=True, metavar="DB",
+              help="The store to copy: a SQLite file or a postgresql:// address (read "
+              "only).")  # fmt: skip
 @click.option("--to", "target", required=True, metavar="DB",
               help="The new store: a SQLite file that does not exist yet, or a postgresql:// "
               "address whose schema holds no lienthong data.")  # fmt: skip
