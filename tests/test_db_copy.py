@@ -176,6 +176,19 @@ def test_a_source_from_a_newer_lienthong_is_refused(
     assert _rows(str(path)) == rows
 
 
+def test_another_program_s_file_is_not_copied_into(
+    source: tuple[Path, dict[str, Any]], tmp_path: Path
+) -> None:
+    other = tmp_path / "other.db"
+    with sqlite3.connect(other) as conn:
+        conn.execute("CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
+    conn.close()
+    before = other.read_bytes()
+    with pytest.raises(StoreError, match=r"other\.db: exists and is not a lienthong database"):
+        copy_store(source[0], other)  # the source made, the target another program's
+    assert other.read_bytes() == before
+
+
 def test_the_copy_goes_to_another_store(source: tuple[Path, dict[str, Any]]) -> None:
     path, rows = source
     with pytest.raises(StoreError, match="the target is the source"):

@@ -97,6 +97,8 @@ def copy_store(
     if _same(src_name, dst_name):
         raise StoreError(f"{shown_dst}: the target is the source; a copy goes to another store")
     created = not stores.is_address(dst_name) and not Path(dst_name).exists()
+    if not created and not stores.is_address(dst_name):
+        _check_lienthong_file(dst_name, shown_dst)
     src = _open_source(src_name, shown_src)
     try:
         with audit.snapshot(src):
@@ -273,6 +275,20 @@ def _head(db: sqlite_utils.Database) -> str:
 
 
 # -- the target --------------------------------------------------------------------------------
+def _check_lienthong_file(name: str, shown: str) -> None:
+    """An existing target file is a lienthong store (then it must be empty): opening another
+    program's database as a store would give it lienthong's tables."""
+    conn = read_only(name)
+    try:
+        conn.execute("SELECT 1 FROM _migrations LIMIT 1")
+    except sqlite3.Error:
+        raise StoreError(
+            f"{shown}: exists and is not a lienthong database; a copy goes to a new file"
+        ) from None
+    finally:
+        conn.close()
+
+
 def _check_empty(db: sqlite_utils.Database, plan: list[str], shown: str) -> None:
     """Nothing to overwrite or merge: the target's copies of the tables hold no rows."""
     have = {
