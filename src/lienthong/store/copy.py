@@ -104,7 +104,7 @@ def copy_store(
         with audit.snapshot(src):
             _check_schema(src, shown_src)
             plan = _plan(src)
-            totals = {t: _count(src, t) for t in plan}
+            totals = {t: src.table(t).count for t in plan}
             try:
                 return _copy(src, dst_name, plan, totals, shown_src, shown_dst, progress)
             except BaseException:
@@ -136,7 +136,7 @@ def _copy(
             digests: dict[str, tuple[int, int]] = {}
             for table in plan:
                 made = _make_table(src, db, table)
-                columns = [c[1] for c in src.conn.execute(f"PRAGMA table_info({_q(table)})")]
+                columns = list(_types(src, table))
                 n, digest = 0, 0
                 for rows in _chunks(src, table, columns):
                     _insert(db, table, columns, rows)
@@ -197,7 +197,7 @@ def _plan(src: sqlite_utils.Database) -> list[str]:
     """The source's tables to copy, each after the tables its foreign keys name."""
     tables = sorted(
         name
-        for (name,) in src.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        for name in src.table_names()
         if name not in _NOT_COPIED and not name.startswith("sqlite_")
     )
     parents: dict[str, set[str]] = {t: set() for t in tables}
@@ -235,9 +235,7 @@ def _foreign_keys(db: sqlite_utils.Database, tables: Sequence[str]) -> list[tupl
                 "WHERE tc.constraint_type = 'FOREIGN KEY' AND tc.table_schema = current_schema()"
             )
         ]
-    return [
-        (t, row[2]) for t in tables for row in db.conn.execute(f"PRAGMA foreign_key_list({_q(t)})")
-    ]
+    return [(t, fk.other_table) for t in tables for fk in db.table(t).foreign_keys]
 
 
 def _primary_key(db: sqlite_utils.Database, table: str) -> list[str]:
@@ -254,13 +252,14 @@ def _primary_key(db: sqlite_utils.Database, table: str) -> list[str]:
                 [table],
             )
         ]
-    info = db.conn.execute(f"PRAGMA table_info({_q(table)})").fetchall()
-    return [c[1] for c in sorted(info, key=lambda c: c[5]) if c[5]]
+    t = db.table(table)
+    return [] if t.use_rowid else t.pks
 
 
-def _count(db: sqlite_utils.Database, table: str) -> int:
-    n: int = db.conn.execute(f"SELECT count(*) FROM {_q(table)}").fetchone()[0]
-    return n
+def _types(db: sqlite_utils.Database, table: str) -> dict[str, str]:
+    """Column name -> its declared type as SQLite names it (the PostgreSQL adapter answers
+    ``PRAGMA table_info`` with SQLite's names)."""
+    return {c[1]: c[2] for c in db.conn.execute(f"PRAGMA table_info({_q(table)})")}
 
 
 def _chunks(src: sqlite_utils.Database, table: str, columns: Sequence[str]) -> Iterator[list[Any]]:
@@ -291,10 +290,8 @@ def _check_lienthong_file(name: str, shown: str) -> None:
 
 def _check_empty(db: sqlite_utils.Database, plan: list[str], shown: str) -> None:
     """Nothing to overwrite or merge: the target's copies of the tables hold no rows."""
-    have = {
-        name for (name,) in db.conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
-    }
-    full = [(t, _count(db, t)) for t in plan if t in have]
+    have = set(db.table_names())
+    full = [(t, db.table(t).count) for t in plan if t in have]
     # The two an operator knows first; then the rest by name.
     full = sorted(((t, n) for t, n in full if n), key=lambda tn: (tn[0] not in _FIRST, tn[0]))
     if full:
@@ -321,8 +318,7 @@ def _make_table(src: sqlite_utils.Database, db: sqlite_utils.Database, table: st
         ):
             db.execute(index_sql)
         return True
-    info = list(src.conn.execute(f"PRAGMA table_info({_q(table)})"))
-    columns = {c[1]: _TYPES.get(str(c[2]).upper(), str) for c in info}
+    columns = {c: _TYPES.get(str(kind).upper(), str) for c, kind in _types(src, table).items()}
     pk = _primary_key(src, table)
     db.table(table).create(columns, pk=pk[0] if len(pk) == 1 else (tuple(pk) or None))
     return True
@@ -359,7 +355,7 @@ def _check_copy(
     """The copy, checked before it commits (see the module's docstring): ``digests`` are the
     source's tables' (rows, :func:`_add_rows`) as the copy read them."""
     for table, (n, digest) in digests.items():
-        columns = [c[1] for c in src.conn.execute(f"PRAGMA table_info({_q(table)})")]
+        columns = list(_types(src, table))
         count, total = 0, 0
         for rows in _chunks(db, table, columns):
             total = _add_rows(total, rows)
