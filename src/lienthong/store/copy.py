@@ -150,6 +150,7 @@ def _copy(
             if _postgres(db):
                 _move_sequences(db, plan)
             checked = _check_copy(src, db, digests, shown_src, shown_dst)
+            head = _head(db)  # the copy's, which the check found equal to the source's
     finally:
         store.close()
     return CopyReport(
@@ -157,7 +158,7 @@ def _copy(
         target=shown_dst,
         tables=tuple(copied),
         audit_rows=checked.rows,
-        head=_head(src),
+        head=head,
         dossiers_checked=checked.state.dossiers if checked.state is not None else 0,
     )
 
